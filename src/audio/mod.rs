@@ -1,0 +1,354 @@
+//! Decoding: any supported file or archive member in, mono `f32` at the analysis rate out.
+//!
+//! [`decode`] probes the container by content (the extension is only a hint), picks the first
+//! audio track, decodes it with symphonia (or [`opus::OpusStream`] for Opus), downmixes every
+//! buffer to mono and pushes it through [`resample::MonoResampler`] into the caller's sink. The
+//! fingerprinter downstream sees nothing of codecs, channels or rates.
+//!
+//! A stream that breaks part-way is not an error if some audio came out: the audio is used and
+//! [`Decoded::problem`] says what went wrong, so the scanner can report both.
+
+pub mod opus;
+pub mod resample;
+
+use std::io::ErrorKind;
+
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::common::Limit;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::config::Limits;
+use crate::error::{Error, Result};
+use opus::OpusStream;
+use resample::MonoResampler;
+
+/// Consecutive undecodable packets after which a stream is given up.
+const MAX_CONSECUTIVE_BAD_PACKETS: u32 = 64;
+/// Times a demuxer may ask for a decoder reset (chained Ogg streams) before we stop.
+const MAX_RESETS: u32 = 16;
+
+/// What decoding one item produced, besides the samples themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Seconds of audio delivered to the sink.
+    pub seconds: f64,
+    /// The rate the decoder produced before resampling, Hz.
+    pub source_rate: u32,
+    /// Channels before the downmix.
+    pub channels: usize,
+    /// Set when the stream ended in an error or hit a limit after some audio was decoded.
+    pub problem: Option<String>,
+}
+
+enum TrackDecoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(OpusStream),
+}
+
+/// Decodes `source` to mono at `rate` Hz, pushing samples to `sink` as they are produced.
+///
+/// `extension` is a hint for the prober; content decides. Fails when no audio at all could be
+/// decoded, or less than `limits.min_audio_seconds`.
+pub fn decode<'s>(
+    source: Box<dyn MediaSource + 's>,
+    extension: Option<&str>,
+    rate: u32,
+    limits: &Limits,
+    sink: &mut dyn FnMut(&[f32]),
+) -> Result<Decoded> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = extension {
+        hint.with_extension(ext);
+    }
+    // Tags and cover art are skipped; a hostile tag size must not become an allocation.
+    let meta_opts = MetadataOptions::default()
+        .limit_tag_bytes(Limit::Maximum(1 << 20))
+        .limit_visual_bytes(Limit::Maximum(0));
+    let fmt_opts = FormatOptions::default().prebuild_seek_index(false);
+    let mut format = symphonia::default::get_probe()
+        .probe(&hint, mss, fmt_opts, meta_opts)
+        .map_err(|e| Error::UnsupportedAudio {
+            reason: format!("no known container ({e})"),
+        })?;
+
+    let (mut track_id, mut decoder, mut channels) = open_track(format.as_ref(), rate)?;
+    let mut resampler = MonoResampler::new(rate);
+    let mut out = Capped {
+        sink,
+        room: (limits.max_audio_seconds * f64::from(rate)) as u64,
+        delivered: 0,
+        full: false,
+    };
+
+    let mut mono: Vec<f32> = Vec::new();
+    let mut interleaved: Vec<f32> = Vec::new();
+    let mut source_rate = 0;
+    let mut problem = None;
+    let mut bad_run = 0u32;
+    let mut resets = 0u32;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(SymphoniaError::ResetRequired) if resets < MAX_RESETS => {
+                resets += 1;
+                (track_id, decoder, channels) = open_track(format.as_ref(), rate)?;
+                continue;
+            }
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                problem = Some("stream ends early: the file looks truncated".to_string());
+                break;
+            }
+            Err(e) => {
+                problem = Some(format!("demuxing stopped: {e}"));
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let decoded_rate = match &mut decoder {
+            TrackDecoder::Symphonia(d) => match d.decode(&packet) {
+                Ok(buf) => {
+                    let spec = buf.spec();
+                    let (r, ch) = (spec.rate(), spec.channels().count().max(1));
+                    buf.copy_to_vec_interleaved(&mut interleaved);
+                    downmix(&interleaved, ch, &mut mono);
+                    channels = ch;
+                    Ok(r)
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            TrackDecoder::Opus(d) => match d.decode(&packet.data) {
+                Ok(samples) => {
+                    mono.clear();
+                    mono.extend_from_slice(samples);
+                    Ok(d.rate())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        match decoded_rate {
+            Ok(r) => {
+                bad_run = 0;
+                if mono.is_empty() {
+                    continue;
+                }
+                source_rate = r;
+                resampler.push(r, &mono, &mut |s| out.push(s))?;
+                if out.full {
+                    break;
+                }
+            }
+            Err(reason) => {
+                bad_run += 1;
+                if bad_run >= MAX_CONSECUTIVE_BAD_PACKETS {
+                    problem = Some(format!(
+                        "gave up after {bad_run} undecodable packets in a row ({reason})"
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    resampler.finish(&mut |s| out.push(s));
+    if out.full {
+        problem = Some(format!(
+            "longer than the {} s limit: only the start was scanned (raise --max-seconds)",
+            limits.max_audio_seconds
+        ));
+    }
+    let delivered = out.delivered;
+    let seconds = delivered as f64 / f64::from(rate);
+    if delivered == 0 {
+        return Err(match problem {
+            Some(reason) => Error::Decode { reason },
+            None => Error::TooShort {
+                seconds: 0.0,
+                min_seconds: limits.min_audio_seconds,
+            },
+        });
+    }
+    if seconds < limits.min_audio_seconds {
+        return Err(Error::TooShort {
+            seconds,
+            min_seconds: limits.min_audio_seconds,
+        });
+    }
+    Ok(Decoded {
+        seconds,
+        source_rate,
+        channels,
+        problem,
+    })
+}
+
+/// Forwards samples to the sink until the duration limit is reached.
+struct Capped<'a> {
+    sink: &'a mut dyn FnMut(&[f32]),
+    room: u64,
+    delivered: u64,
+    full: bool,
+}
+
+impl Capped<'_> {
+    fn push(&mut self, samples: &[f32]) {
+        let n = samples.len().min((self.room - self.delivered) as usize);
+        if n > 0 {
+            (self.sink)(&samples[..n]);
+        }
+        self.delivered += n as u64;
+        self.full |= n < samples.len();
+    }
+}
+
+/// Decodes a whole in-memory item into one buffer (tests, `earmark query`, benchmarks).
+pub fn decode_to_vec(
+    bytes: &[u8],
+    extension: Option<&str>,
+    rate: u32,
+    limits: &Limits,
+) -> Result<(Vec<f32>, Decoded)> {
+    let mut out = Vec::new();
+    let info = decode(
+        Box::new(std::io::Cursor::new(bytes)),
+        extension,
+        rate,
+        limits,
+        &mut |s| out.extend_from_slice(s),
+    )?;
+    Ok((out, info))
+}
+
+fn open_track(format: &dyn FormatReader, rate: u32) -> Result<(u32, TrackDecoder, usize)> {
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| Error::UnsupportedAudio {
+            reason: "the container holds no audio track".to_string(),
+        })?;
+    let params: &AudioCodecParameters = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| Error::UnsupportedAudio {
+            reason: "the audio track has no codec parameters".to_string(),
+        })?;
+    let channels = params.channels.as_ref().map_or(0, |c| c.count());
+    let decoder = if params.codec == CODEC_ID_OPUS {
+        TrackDecoder::Opus(OpusStream::new(
+            params.extra_data.as_deref(),
+            Some(channels).filter(|&c| c > 0),
+            rate,
+        )?)
+    } else {
+        let d = symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|e| Error::UnsupportedAudio {
+                reason: format!("no decoder for codec {} ({e})", params.codec),
+            })?;
+        TrackDecoder::Symphonia(d)
+    };
+    Ok((track.id, decoder, channels))
+}
+
+/// Averages interleaved channels into `mono` (replacing its contents).
+fn downmix(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
+    mono.clear();
+    if channels == 1 {
+        mono.extend_from_slice(interleaved);
+        return;
+    }
+    let scale = 1.0 / channels as f32;
+    mono.extend(
+        interleaved
+            .chunks_exact(channels)
+            .map(|frame| frame.iter().sum::<f32>() * scale),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downmix_averages_channels() {
+        let mut mono = Vec::new();
+        downmix(&[1.0, 0.0, 0.5, 0.5, -1.0, 1.0], 2, &mut mono);
+        assert_eq!(mono, vec![0.5, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let junk: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        assert!(decode_to_vec(&junk, Some("mp3"), 8000, &Limits::default()).is_err());
+        assert!(decode_to_vec(&[], Some("mp3"), 8000, &Limits::default()).is_err());
+    }
+
+    /// A 16-bit mono WAV in memory, so decoding is tested without fixtures.
+    pub(crate) fn wav(rate: u32, samples: &[f32]) -> Vec<u8> {
+        let data_len = (samples.len() * 2) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * 2).to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        for s in samples {
+            b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn decodes_wav_by_content_and_resamples() {
+        let tone: Vec<f32> = (0..32000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        let bytes = wav(16000, &tone);
+        // The wrong extension is only a hint.
+        let (out, info) = decode_to_vec(&bytes, Some("mp3"), 8000, &Limits::default()).unwrap();
+        assert_eq!(info.source_rate, 16000);
+        assert_eq!(info.channels, 1);
+        assert!((info.seconds - 2.0).abs() < 0.01, "{}", info.seconds);
+        assert_eq!(out.len(), 16000);
+        assert!(info.problem.is_none());
+    }
+
+    #[test]
+    fn stops_at_the_duration_limit_and_says_so() {
+        let tone: Vec<f32> = (0..8000 * 5)
+            .map(|i| (i as f32 * 0.05).sin() * 0.5)
+            .collect();
+        let limits = Limits {
+            max_audio_seconds: 2.0,
+            ..Limits::default()
+        };
+        let (out, info) = decode_to_vec(&wav(8000, &tone), None, 8000, &limits).unwrap();
+        assert_eq!(out.len(), 16000);
+        assert!(info.problem.unwrap().contains("limit"));
+    }
+
+    #[test]
+    fn truncated_wav_keeps_what_it_has() {
+        let tone: Vec<f32> = (0..8000 * 3)
+            .map(|i| (i as f32 * 0.05).sin() * 0.5)
+            .collect();
+        let bytes = wav(8000, &tone);
+        let (out, _) =
+            decode_to_vec(&bytes[..bytes.len() / 2], None, 8000, &Limits::default()).unwrap();
+        assert!(out.len() > 8000 && out.len() < 16000, "{}", out.len());
+    }
+}

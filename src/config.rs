@@ -1,0 +1,329 @@
+//! Every tunable number, with its unit, in one place.
+//!
+//! [`FingerprintParams`] shape the hashes: they are written into every index and an index
+//! refuses queries made with other values. [`QueryParams`] only change how a query is looked
+//! up and judged, so they can differ per scan. [`Limits`] bound what one item may cost.
+//! ARCHITECTURE.md explains why each default is what it is.
+
+use crate::error::{Error, Result};
+
+/// Parameters that decide which hashes a recording produces. Recorded in the index header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FingerprintParams {
+    /// Analysis sample rate in Hz; every decoded item is downmixed and resampled to it.
+    pub sample_rate: u32,
+    /// STFT window length in samples (Hann window).
+    pub fft_size: u32,
+    /// STFT hop in samples; one "frame" is this many samples (16 ms at the defaults).
+    pub hop: u32,
+    /// Lowest frequency considered for peaks, Hz.
+    pub min_freq_hz: f32,
+    /// Highest frequency considered for peaks, Hz.
+    pub max_freq_hz: f32,
+    /// A peak is the maximum of its neighbourhood of ± this many frames...
+    pub peak_radius_frames: u32,
+    /// ...and ± this many FFT bins.
+    pub peak_radius_bins: u32,
+    /// Peaks kept per second of audio when indexing (the strongest of each block).
+    pub peaks_per_second: f32,
+    /// Length of the block over which the strongest peaks are kept, in frames.
+    pub density_block_frames: u32,
+    /// Each anchor peak pairs with this many following peaks of its target zone when indexing;
+    /// every pair of them makes one triplet, so an anchor yields `fanout*(fanout-1)/2` hashes.
+    pub fanout: u32,
+    /// Target zone: the other two peaks of a triplet lie at most this many frames after the anchor.
+    pub zone_frames: u32,
+    /// Target zone: and within ± this many semitones of the anchor's frequency.
+    pub zone_semitones: f32,
+    /// Hash quantisation: width of the anchor-frequency band, semitones.
+    pub anchor_band_semitones: f32,
+    /// Hash quantisation: step of the two frequency differences, semitones.
+    pub interval_step_semitones: f32,
+    /// Hash quantisation: number of levels of the time ratio (tB-tA)/(tC-tA).
+    pub ratio_levels: u32,
+    /// Hash quantisation: number of log-spaced levels of the triplet's time span.
+    pub span_levels: u32,
+}
+
+impl Default for FingerprintParams {
+    fn default() -> Self {
+        FingerprintParams {
+            sample_rate: 8000,
+            fft_size: 1024,
+            hop: 128,
+            min_freq_hz: 125.0,
+            max_freq_hz: 3800.0,
+            peak_radius_frames: 6,
+            peak_radius_bins: 10,
+            peaks_per_second: 10.0,
+            density_block_frames: 64,
+            fanout: 3,
+            zone_frames: 48,
+            zone_semitones: 12.0,
+            anchor_band_semitones: 2.0,
+            interval_step_semitones: 0.5,
+            ratio_levels: 16,
+            span_levels: 16,
+        }
+    }
+}
+
+/// Byte length of [`FingerprintParams::to_bytes`].
+pub const PARAMS_BYTES: usize = 64;
+
+impl FingerprintParams {
+    /// Seconds per frame.
+    pub fn frame_seconds(&self) -> f64 {
+        f64::from(self.hop) / f64::from(self.sample_rate)
+    }
+
+    /// Hertz per FFT bin.
+    pub fn bin_hz(&self) -> f32 {
+        self.sample_rate as f32 / self.fft_size as f32
+    }
+
+    /// Checks that the numbers make sense together.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| {
+            Err(Error::Invalid(format!(
+                "invalid fingerprint parameters: {what}"
+            )))
+        };
+        if !self.fft_size.is_power_of_two() || !(64..=16384).contains(&self.fft_size) {
+            return bad("fft_size must be a power of two between 64 and 16384");
+        }
+        if self.hop == 0 || self.hop > self.fft_size {
+            return bad("hop must be between 1 and fft_size");
+        }
+        if !(4000..=48000).contains(&self.sample_rate) {
+            return bad("sample_rate must be between 4000 and 48000 Hz");
+        }
+        let nyquist = self.sample_rate as f32 / 2.0;
+        if !(self.min_freq_hz > 0.0
+            && self.min_freq_hz < self.max_freq_hz
+            && self.max_freq_hz <= nyquist)
+        {
+            return bad("need 0 < min_freq_hz < max_freq_hz <= sample_rate/2");
+        }
+        if self.fanout < 2 || self.fanout > 16 {
+            return bad("fanout must be between 2 and 16");
+        }
+        if self.zone_frames < 3 || self.zone_frames > 1024 {
+            return bad("zone_frames must be between 3 and 1024");
+        }
+        if self.peaks_per_second <= 0.0 || self.density_block_frames == 0 {
+            return bad("peaks_per_second and density_block_frames must be positive");
+        }
+        if !(self.anchor_band_semitones > 0.0
+            && self.interval_step_semitones > 0.0
+            && self.zone_semitones > 0.0)
+        {
+            return bad("semitone widths must be positive");
+        }
+        if !(2..=256).contains(&self.ratio_levels) || !(1..=256).contains(&self.span_levels) {
+            return bad("ratio_levels must be 2..=256 and span_levels 1..=256");
+        }
+        if crate::fingerprint::hash::HashLayout::new(self).total_bits() > 32 {
+            return bad("the hash quantisation needs more than 32 bits");
+        }
+        Ok(())
+    }
+
+    /// Flat little-endian encoding stored in the index header (layout in docs/index-format.md).
+    pub fn to_bytes(&self) -> [u8; PARAMS_BYTES] {
+        let mut out = [0u8; PARAMS_BYTES];
+        let fields: [u32; 16] = [
+            self.sample_rate,
+            self.fft_size,
+            self.hop,
+            self.min_freq_hz.to_bits(),
+            self.max_freq_hz.to_bits(),
+            self.peak_radius_frames,
+            self.peak_radius_bins,
+            self.peaks_per_second.to_bits(),
+            self.density_block_frames,
+            self.fanout,
+            self.zone_frames,
+            self.zone_semitones.to_bits(),
+            self.anchor_band_semitones.to_bits(),
+            self.interval_step_semitones.to_bits(),
+            self.ratio_levels,
+            self.span_levels,
+        ];
+        for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Inverse of [`to_bytes`](Self::to_bytes).
+    pub fn from_bytes(bytes: &[u8; PARAMS_BYTES]) -> Self {
+        let mut f = [0u32; 16];
+        for (v, chunk) in f.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = u32::from_le_bytes(chunk.try_into().expect("4-byte chunk"));
+        }
+        FingerprintParams {
+            sample_rate: f[0],
+            fft_size: f[1],
+            hop: f[2],
+            min_freq_hz: f32::from_bits(f[3]),
+            max_freq_hz: f32::from_bits(f[4]),
+            peak_radius_frames: f[5],
+            peak_radius_bins: f[6],
+            peaks_per_second: f32::from_bits(f[7]),
+            density_block_frames: f[8],
+            fanout: f[9],
+            zone_frames: f[10],
+            zone_semitones: f32::from_bits(f[11]),
+            anchor_band_semitones: f32::from_bits(f[12]),
+            interval_step_semitones: f32::from_bits(f[13]),
+            ratio_levels: f[14],
+            span_levels: f[15],
+        }
+    }
+
+    /// Errors naming the first field that differs, so a query is never run against an index
+    /// built with other parameters.
+    pub fn ensure_same(&self, other: &FingerprintParams) -> Result<()> {
+        let (a, b) = (self.describe(), other.describe());
+        for ((name, left), (_, right)) in a.iter().zip(b.iter()) {
+            if left != right {
+                return Err(Error::ParamsMismatch {
+                    what: name,
+                    left: left.clone(),
+                    right: right.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Name and value of every field, for `earmark info` and mismatch messages.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("sample_rate_hz", self.sample_rate.to_string()),
+            ("fft_size_samples", self.fft_size.to_string()),
+            ("hop_samples", self.hop.to_string()),
+            ("min_freq_hz", self.min_freq_hz.to_string()),
+            ("max_freq_hz", self.max_freq_hz.to_string()),
+            ("peak_radius_frames", self.peak_radius_frames.to_string()),
+            ("peak_radius_bins", self.peak_radius_bins.to_string()),
+            ("peaks_per_second", self.peaks_per_second.to_string()),
+            (
+                "density_block_frames",
+                self.density_block_frames.to_string(),
+            ),
+            ("fanout", self.fanout.to_string()),
+            ("zone_frames", self.zone_frames.to_string()),
+            ("zone_semitones", self.zone_semitones.to_string()),
+            (
+                "anchor_band_semitones",
+                self.anchor_band_semitones.to_string(),
+            ),
+            (
+                "interval_step_semitones",
+                self.interval_step_semitones.to_string(),
+            ),
+            ("ratio_levels", self.ratio_levels.to_string()),
+            ("span_levels", self.span_levels.to_string()),
+        ]
+    }
+}
+
+/// Query-time settings: how densely a query is fingerprinted, how widely each hash is probed,
+/// and when a candidate counts as a match. They do not change the index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryParams {
+    /// Peaks kept per second of query audio. Denser than the index so that the index's peaks
+    /// are (mostly) a subset of the query's even after degradation.
+    pub peaks_per_second: f32,
+    /// Anchor fan-out at query time (see [`FingerprintParams::fanout`]).
+    pub fanout: u32,
+    /// Largest pitch shift searched for, semitones (a speed change of s shifts pitch by 12·log2 s).
+    pub max_pitch_semitones: f32,
+    /// Largest tempo or speed change searched for, as a fraction (0.1 = ±10 %).
+    pub max_tempo_change: f32,
+    /// A quantised feature this close to a cell edge (fraction of a cell) is also looked up in
+    /// the neighbouring cell, so small jitter does not lose the hash.
+    pub probe_margin: f32,
+    /// Postings of hashes more common than this are skipped: they carry no information.
+    pub max_postings_per_hash: u32,
+    /// Length of the sliding window over which a match is verified, seconds.
+    pub window_seconds: f32,
+    /// Matched landmarks (inliers on one time line) needed to report a match.
+    pub min_inliers: u32,
+    /// Time tolerance of an inlier around the fitted line, frames.
+    pub inlier_tolerance_frames: f32,
+    /// Fraction of the query's landmarks in the matched range that must agree.
+    pub min_inlier_ratio: f32,
+}
+
+impl Default for QueryParams {
+    fn default() -> Self {
+        QueryParams {
+            peaks_per_second: 20.0,
+            fanout: 5,
+            max_pitch_semitones: 2.5,
+            max_tempo_change: 0.1,
+            probe_margin: 0.2,
+            max_postings_per_hash: 4096,
+            window_seconds: 12.0,
+            min_inliers: 10,
+            inlier_tolerance_frames: 3.0,
+            min_inlier_ratio: 0.0,
+        }
+    }
+}
+
+/// What one item may cost before it is abandoned with an error record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest item (file or archive member) read into memory, bytes.
+    pub max_item_bytes: u64,
+    /// Longest audio decoded per item, seconds; the rest is ignored and reported.
+    pub max_audio_seconds: f64,
+    /// Items decoding to less than this are reported as empty, seconds.
+    pub min_audio_seconds: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_item_bytes: 1 << 30,
+            max_audio_seconds: 4.0 * 3600.0,
+            min_audio_seconds: 1.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_round_trip_through_bytes() {
+        let p = FingerprintParams {
+            fanout: 4,
+            min_freq_hz: 100.5,
+            ..FingerprintParams::default()
+        };
+        assert_eq!(FingerprintParams::from_bytes(&p.to_bytes()), p);
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        FingerprintParams::default().validate().unwrap();
+    }
+
+    #[test]
+    fn mismatch_names_the_field() {
+        let a = FingerprintParams::default();
+        let b = FingerprintParams { hop: 256, ..a };
+        let err = a.ensure_same(&b).unwrap_err().to_string();
+        assert!(
+            err.contains("hop_samples") && err.contains("128") && err.contains("256"),
+            "{err}"
+        );
+        a.ensure_same(&a).unwrap();
+    }
+}

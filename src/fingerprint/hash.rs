@@ -1,0 +1,238 @@
+//! [`Hash`] and [`HashLayout`]: how a [`Landmark`]'s continuous features become a 32-bit key.
+//!
+//! Bit layout before scrambling, most significant first (widths from the parameters; 25 bits
+//! at the defaults):
+//!
+//! ```text
+//! | anchor band (5) | interval B (6) | interval C (6) | time ratio (4) | span (4) |
+//! ```
+//!
+//! The packed value is then scrambled by a bijection (odd multiply, xor-shift) so the index's
+//! directory, which is addressed by the top bits, fills evenly. The index stores one hash per
+//! landmark ([`HashLayout::hash`]); a query looks up a small set ([`HashLayout::probes`]): the
+//! cells that jitter near a cell edge could have moved a feature to, every anchor band within the
+//! pitch range searched, and every span level within the tempo range searched. Intervals and the
+//! time ratio do not change under pitch, speed or tempo changes, so they need no such search.
+
+use super::landmark::Landmark;
+use crate::config::{FingerprintParams, QueryParams};
+
+/// A quantised landmark, `HashLayout::total_bits` wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hash(pub u32);
+
+/// Quantisation of one feature: `cells` cells of equal width, `bits` wide in the key.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    cells: u32,
+    bits: u32,
+}
+
+impl Axis {
+    fn new(cells: u32) -> Self {
+        Axis {
+            cells,
+            bits: 32 - (cells.max(2) - 1).leading_zeros(),
+        }
+    }
+
+    fn cell(&self, x: f32) -> u32 {
+        (x.floor().max(0.0) as u32).min(self.cells - 1)
+    }
+
+    /// Cells overlapping `[lo, hi]` (in cell units).
+    fn range(&self, lo: f32, hi: f32) -> std::ops::RangeInclusive<u32> {
+        self.cell(lo)..=self.cell(hi)
+    }
+}
+
+/// Turns landmarks into hashes for a given set of fingerprint parameters.
+#[derive(Debug, Clone)]
+pub struct HashLayout {
+    anchor: Axis,
+    interval: Axis,
+    ratio: Axis,
+    span: Axis,
+    anchor_band: f32,
+    interval_step: f32,
+    zone_semitones: f32,
+    ln_zone: f32,
+}
+
+impl HashLayout {
+    pub fn new(params: &FingerprintParams) -> Self {
+        let octaves = (params.max_freq_hz / params.min_freq_hz).log2().max(0.0);
+        let anchor_cells = ((12.0 * octaves) / params.anchor_band_semitones)
+            .ceil()
+            .max(1.0) as u32;
+        let interval_cells = (2.0 * params.zone_semitones / params.interval_step_semitones)
+            .ceil()
+            .max(1.0) as u32
+            + 1;
+        HashLayout {
+            anchor: Axis::new(anchor_cells),
+            interval: Axis::new(interval_cells),
+            ratio: Axis::new(params.ratio_levels),
+            span: Axis::new(params.span_levels),
+            anchor_band: params.anchor_band_semitones,
+            interval_step: params.interval_step_semitones,
+            zone_semitones: params.zone_semitones,
+            ln_zone: (params.zone_frames as f32).ln(),
+        }
+    }
+
+    /// Width of a hash in bits.
+    pub fn total_bits(&self) -> u32 {
+        self.anchor.bits + 2 * self.interval.bits + self.ratio.bits + self.span.bits
+    }
+
+    /// Feature positions in cell units: anchor, interval B, interval C, ratio, span.
+    fn coordinates(&self, m: &Landmark) -> [f32; 5] {
+        [
+            m.anchor / self.anchor_band,
+            (m.interval_b + self.zone_semitones) / self.interval_step,
+            (m.interval_c + self.zone_semitones) / self.interval_step,
+            m.ratio * self.ratio.cells as f32,
+            self.span_coordinate(m.span),
+        ]
+    }
+
+    fn span_coordinate(&self, span: f32) -> f32 {
+        span.max(1.0).ln() / self.ln_zone * self.span.cells as f32
+    }
+
+    fn pack(&self, cells: [u32; 5]) -> Hash {
+        let mut h = cells[0];
+        h = (h << self.interval.bits) | cells[1];
+        h = (h << self.interval.bits) | cells[2];
+        h = (h << self.ratio.bits) | cells[3];
+        h = (h << self.span.bits) | cells[4];
+        Hash(scramble(h, self.total_bits()))
+    }
+
+    /// The one hash the index stores for a landmark.
+    pub fn hash(&self, m: &Landmark) -> Hash {
+        let [a, b, c, r, s] = self.coordinates(m);
+        self.pack([
+            self.anchor.cell(a),
+            self.interval.cell(b),
+            self.interval.cell(c),
+            self.ratio.cell(r),
+            self.span.cell(s),
+        ])
+    }
+
+    /// Every hash a query looks up for a landmark (appended to `out`; the first is [`hash`](Self::hash)'s
+    /// cell whenever it is among them, which it always is).
+    pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) {
+        let [a, b, c, r, s] = self.coordinates(m);
+        let margin = q.probe_margin.clamp(0.0, 0.5);
+        let pitch = q.max_pitch_semitones.max(0.0) / self.anchor_band;
+        let tempo =
+            (1.0 + q.max_tempo_change.clamp(0.0, 0.9)).ln() / self.ln_zone * self.span.cells as f32;
+        let anchors = self.anchor.range(a - pitch - margin, a + pitch + margin);
+        let ivb = self.interval.range(b - margin, b + margin);
+        let ivc = self.interval.range(c - margin, c + margin);
+        let ratios = self.ratio.range(r - margin, r + margin);
+        let spans = self.span.range(s - tempo - margin, s + tempo + margin);
+        for ca in anchors {
+            for cb in ivb.clone() {
+                for cc in ivc.clone() {
+                    for cr in ratios.clone() {
+                        for cs in spans.clone() {
+                            out.push(self.pack([ca, cb, cc, cr, cs]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A bijection on `bits`-bit values that spreads structured keys over the top bits.
+fn scramble(h: u32, bits: u32) -> u32 {
+    let mask = if bits >= 32 {
+        u32::MAX
+    } else {
+        (1 << bits) - 1
+    };
+    let mut x = h.wrapping_mul(0x9E37_79B1) & mask;
+    x ^= x >> (bits / 2).max(1);
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn landmark() -> Landmark {
+        Landmark {
+            frame: 100,
+            anchor: 20.3,
+            interval_b: 3.1,
+            interval_c: -5.2,
+            ratio: 0.4,
+            span: 20.0,
+        }
+    }
+
+    #[test]
+    fn default_layout_is_25_bits() {
+        assert_eq!(
+            HashLayout::new(&FingerprintParams::default()).total_bits(),
+            25
+        );
+    }
+
+    #[test]
+    fn scramble_is_a_bijection() {
+        let mut seen = vec![false; 1 << 12];
+        for h in 0..1u32 << 12 {
+            let s = scramble(h, 12) as usize;
+            assert!(!seen[s]);
+            seen[s] = true;
+        }
+    }
+
+    #[test]
+    fn probes_contain_the_stored_hash_even_after_pitch_and_tempo_changes() {
+        let p = FingerprintParams::default();
+        let layout = HashLayout::new(&p);
+        let q = QueryParams::default();
+        let original = landmark();
+        // 2 semitones up and 8 % faster: intervals and ratio stay, anchor and span move.
+        let changed = Landmark {
+            anchor: original.anchor + 2.0,
+            span: original.span / 1.08,
+            ..original
+        };
+        let mut probes = Vec::new();
+        layout.probes(&changed, &q, &mut probes);
+        assert!(probes.contains(&layout.hash(&original)));
+        // Without a search range the moved anchor is not found.
+        let strict = QueryParams {
+            max_pitch_semitones: 0.0,
+            max_tempo_change: 0.0,
+            probe_margin: 0.0,
+            ..q
+        };
+        probes.clear();
+        layout.probes(&changed, &strict, &mut probes);
+        assert_eq!(probes.len(), 1);
+        assert!(!probes.contains(&layout.hash(&original)));
+    }
+
+    #[test]
+    fn features_are_clamped_into_their_cells() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        let wild = Landmark {
+            frame: 0,
+            anchor: 500.0,
+            interval_b: -90.0,
+            interval_c: 90.0,
+            ratio: 2.0,
+            span: 1e6,
+        };
+        assert!(layout.hash(&wild).0 < 1 << layout.total_bits());
+    }
+}

@@ -1,0 +1,457 @@
+//! [`IndexBuilder`]: collects `(hash, track, frame)` postings, spills sorted runs to disk when
+//! they outgrow the memory limit, and merges the runs (and, when adding to an index, the old
+//! index's postings, which are already sorted) into a new index file.
+//!
+//! The file is written under a temporary name beside the target, synced, and renamed over it:
+//! a build that is killed at any moment leaves the previous index untouched. A lock file stops
+//! two builds of the same index from racing.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::TrackId;
+use super::format::{Footer, HEADER_LEN, Header, PostingLayout, Section, TrackRecord};
+use super::reader::Index;
+use crate::config::FingerprintParams;
+use crate::error::{Error, Result};
+use crate::fingerprint::{Hash, HashLayout};
+
+/// A catalogue track to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackEntry {
+    /// Path relative to the argument it was found under.
+    pub id: String,
+    /// External identifier such as an ISRC; empty when none.
+    pub external_id: String,
+    /// Length in frames.
+    pub frames: u32,
+}
+
+/// One posting before packing; sorts by hash, then track, then frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Record {
+    hash: u32,
+    track: u32,
+    frame: u32,
+}
+
+const RECORD_BYTES: usize = 12;
+
+impl Record {
+    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(&self.hash.to_le_bytes())?;
+        w.write_all(&self.track.to_le_bytes())?;
+        w.write_all(&self.frame.to_le_bytes())
+    }
+
+    fn read(r: &mut impl Read) -> std::io::Result<Option<Record>> {
+        let mut b = [0u8; RECORD_BYTES];
+        match r.read_exact(&mut b) {
+            Ok(()) => Ok(Some(Record {
+                hash: u32::from_le_bytes(b[0..4].try_into().expect("4")),
+                track: u32::from_le_bytes(b[4..8].try_into().expect("4")),
+                frame: u32::from_le_bytes(b[8..12].try_into().expect("4")),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Figures about a finished build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildStats {
+    pub tracks: u64,
+    pub postings: u64,
+    pub bytes: u64,
+    /// Sorted runs spilled to disk (0 when everything fitted in memory).
+    pub runs: usize,
+}
+
+/// Builds an index file. Add tracks with [`add_track`](Self::add_track), then [`finish`](Self::finish).
+pub struct IndexBuilder<'b> {
+    params: FingerprintParams,
+    hash_bits: u32,
+    base: Option<&'b Index>,
+    tracks: Vec<TrackEntry>,
+    run: Vec<Record>,
+    run_capacity: usize,
+    spill_dir: PathBuf,
+    runs: Vec<PathBuf>,
+    postings: u64,
+}
+
+impl<'b> IndexBuilder<'b> {
+    /// A builder whose in-memory run never exceeds `memory_bytes`; runs spill into `spill_dir`
+    /// (created on demand, removed by `finish`).
+    pub fn new(params: FingerprintParams, memory_bytes: u64, spill_dir: PathBuf) -> Result<Self> {
+        params.validate()?;
+        Ok(IndexBuilder {
+            hash_bits: HashLayout::new(&params).total_bits(),
+            params,
+            base: None,
+            tracks: Vec::new(),
+            run: Vec::new(),
+            run_capacity: (memory_bytes as usize / RECORD_BYTES).max(1024),
+            spill_dir,
+            runs: Vec::new(),
+            postings: 0,
+        })
+    }
+
+    /// Starts from an existing index: its tracks keep their ids and its postings are merged in
+    /// without being fingerprinted again. Must be called before any track is added.
+    pub fn with_base(mut self, base: &'b Index) -> Result<Self> {
+        base.params().ensure_same(&self.params)?;
+        assert!(
+            self.tracks.is_empty(),
+            "with_base must come before add_track"
+        );
+        self.postings = base.postings();
+        self.tracks = (0..base.tracks())
+            .map(|t| {
+                let track = base.track(TrackId(t)).expect("id below the track count");
+                TrackEntry {
+                    id: track.id.to_string(),
+                    external_id: track.external_id.to_string(),
+                    frames: track.frames,
+                }
+            })
+            .collect();
+        self.base = Some(base);
+        Ok(self)
+    }
+
+    /// Ids of the tracks already in the builder (from the base index and added so far).
+    pub fn track_ids(&self) -> impl Iterator<Item = &str> {
+        self.tracks.iter().map(|t| t.id.as_str())
+    }
+
+    pub fn params(&self) -> &FingerprintParams {
+        &self.params
+    }
+
+    /// Adds one track's hashes (`(hash, anchor frame)` pairs, in any order).
+    pub fn add_track(&mut self, entry: TrackEntry, hashes: &[(Hash, u32)]) -> Result<TrackId> {
+        let id = u32::try_from(self.tracks.len()).map_err(|_| Error::Build {
+            reason: "more than 2^32 tracks".into(),
+        })?;
+        let start = self.run.len();
+        self.run.extend(hashes.iter().map(|&(h, frame)| Record {
+            hash: h.0,
+            track: id,
+            frame,
+        }));
+        // The same landmark can quantise to the same hash twice; keep one posting.
+        self.run[start..].sort_unstable();
+        let mut kept = start;
+        for i in start..self.run.len() {
+            if kept == start || self.run[i] != self.run[kept - 1] {
+                self.run[kept] = self.run[i];
+                kept += 1;
+            }
+        }
+        self.run.truncate(kept);
+        self.postings += (kept - start) as u64;
+        self.tracks.push(entry);
+        if self.run.len() >= self.run_capacity {
+            self.spill()?;
+        }
+        Ok(TrackId(id))
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        fs::create_dir_all(&self.spill_dir).map_err(|e| Error::io(&self.spill_dir, e))?;
+        let path = self.spill_dir.join(format!("run-{:05}", self.runs.len()));
+        let io = |e| Error::io(&path, e);
+        self.run.sort_unstable();
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io)?);
+        for r in &self.run {
+            r.write(&mut w).map_err(io)?;
+        }
+        w.flush().map_err(io)?;
+        self.run.clear();
+        self.runs.push(path);
+        Ok(())
+    }
+
+    /// Writes the index to `path` atomically and returns what was written.
+    pub fn finish(mut self, path: &Path) -> Result<BuildStats> {
+        let max_frames = self.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
+        let layout = PostingLayout::choose(
+            self.hash_bits,
+            self.postings,
+            self.tracks.len() as u64,
+            u64::from(max_frames),
+        )?;
+        self.run.sort_unstable();
+        let tmp = temp_path(path);
+        let result = self.write(&tmp, layout);
+        let _ = fs::remove_dir_all(&self.spill_dir);
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(stats)
+    }
+
+    fn write(&self, tmp: &Path, layout: PostingLayout) -> Result<BuildStats> {
+        let io = |e| Error::io(tmp, e);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)
+            .map_err(io)?;
+        let mut w = CountingWriter::new(BufWriter::with_capacity(1 << 20, file));
+        w.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
+
+        // Track table, then the strings it points into.
+        let track_table = Section {
+            offset: w.pos,
+            len: (self.tracks.len() * super::format::TRACK_RECORD_LEN) as u64,
+        };
+        w.start_crc();
+        let mut strings_len = 0u64;
+        let mut total_frames = 0u64;
+        for t in &self.tracks {
+            let record = TrackRecord {
+                strings_offset: strings_len,
+                id_len: t.id.len() as u32,
+                external_id_len: t.external_id.len() as u32,
+                frames: t.frames,
+            };
+            w.write_all(&record.encode()).map_err(io)?;
+            strings_len += (t.id.len() + t.external_id.len()) as u64;
+            total_frames += u64::from(t.frames);
+        }
+        let crc_tracks = w.take_crc();
+        let strings = Section {
+            offset: w.pos,
+            len: strings_len,
+        };
+        for t in &self.tracks {
+            w.write_all(t.id.as_bytes()).map_err(io)?;
+            w.write_all(t.external_id.as_bytes()).map_err(io)?;
+        }
+        let crc_strings = w.take_crc();
+        w.pad8().map_err(io)?;
+
+        // Postings, merged from every sorted source; the directory is counted on the way.
+        let posting_list = Section {
+            offset: w.pos,
+            len: self.postings * 8,
+        };
+        let mut directory = vec![0u64; layout.buckets() + 1];
+        let mut written = 0u64;
+        let mut last = None;
+        self.merge(&mut |r: Record| {
+            if last == Some(r) {
+                return Ok(());
+            }
+            last = Some(r);
+            directory[layout.bucket(r.hash) + 1] += 1;
+            written += 1;
+            w.write_all(&layout.pack(r.hash, r.track, r.frame).to_le_bytes())
+                .map_err(io)
+        })?;
+        if written != self.postings {
+            return Err(Error::Build {
+                reason: format!("merged {written} postings, expected {}", self.postings),
+            });
+        }
+        let crc_postings = w.take_crc();
+        let dir_section = Section {
+            offset: w.pos,
+            len: directory.len() as u64 * 8,
+        };
+        let mut running = 0u64;
+        for count in &directory {
+            running += count;
+            w.write_all(&running.to_le_bytes()).map_err(io)?;
+        }
+        let crc_directory = w.take_crc();
+        w.pad8().map_err(io)?;
+
+        let header = Header {
+            params: self.params,
+            layout,
+            tracks: self.tracks.len() as u64,
+            postings: self.postings,
+            total_frames,
+            track_table,
+            strings,
+            posting_list,
+            directory: dir_section,
+        };
+        let file_len = w.pos + super::format::FOOTER_LEN as u64;
+        let footer = Footer {
+            crc_tracks,
+            crc_strings,
+            crc_postings,
+            crc_directory,
+            file_len,
+        };
+        w.write_all(&footer.encode()).map_err(io)?;
+        let mut file = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.write_all(&header.encode()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        Ok(BuildStats {
+            tracks: header.tracks,
+            postings: header.postings,
+            bytes: file_len,
+            runs: self.runs.len(),
+        })
+    }
+
+    /// Feeds every posting, in sorted order, from the base index, the spilled runs and the
+    /// in-memory run.
+    fn merge(&self, emit: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
+        let mut sources: Vec<Box<dyn Iterator<Item = Result<Record>> + '_>> = Vec::new();
+        if let Some(base) = self.base {
+            sources.push(Box::new(base.all_postings().map(|(h, p)| {
+                Ok(Record {
+                    hash: h.0,
+                    track: p.track.0,
+                    frame: p.frame,
+                })
+            })));
+        }
+        for path in &self.runs {
+            let mut r = BufReader::with_capacity(
+                1 << 20,
+                File::open(path).map_err(|e| Error::io(path, e))?,
+            );
+            sources.push(Box::new(std::iter::from_fn(move || {
+                Record::read(&mut r)
+                    .map_err(|e| Error::io(path, e))
+                    .transpose()
+            })));
+        }
+        sources.push(Box::new(self.run.iter().map(|&r| Ok(r))));
+        let mut heap = BinaryHeap::with_capacity(sources.len());
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some(r) = s.next().transpose()? {
+                heap.push(Reverse((r, i)));
+            }
+        }
+        while let Some(Reverse((r, i))) = heap.pop() {
+            emit(r)?;
+            if let Some(next) = sources[i].next().transpose()? {
+                heap.push(Reverse((next, i)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `index.earmark` → `index.earmark.tmp-<pid>` in the same directory, so the rename is atomic.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Holds an exclusive lock on `<index>.lock` while an index is being written.
+pub struct BuildLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl BuildLock {
+    /// Fails at once, naming the index, when another process is building it.
+    pub fn acquire(index: &Path) -> Result<Self> {
+        let mut name = index
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(".lock");
+        let path = index.with_file_name(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(BuildLock { _file: file, path }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Build {
+                reason: format!(
+                    "{} is being written by another earmark process (lock {})",
+                    index.display(),
+                    path.display()
+                ),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Tracks the write position and a running CRC of the current section.
+struct CountingWriter<W: Write> {
+    inner: W,
+    pos: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> CountingWriter<W> {
+    fn new(inner: W) -> Self {
+        CountingWriter {
+            inner,
+            pos: 0,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+
+    fn start_crc(&mut self) {
+        self.crc = crc32fast::Hasher::new();
+    }
+
+    fn take_crc(&mut self) -> u32 {
+        std::mem::replace(&mut self.crc, crc32fast::Hasher::new()).finalize()
+    }
+
+    /// Zero padding to the next 8-byte boundary (not part of any checksum).
+    fn pad8(&mut self) -> std::io::Result<()> {
+        let pad = (self.pos.next_multiple_of(8) - self.pos) as usize;
+        self.inner.write_all(&[0u8; 8][..pad])?;
+        self.pos += pad as u64;
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

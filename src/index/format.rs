@@ -1,0 +1,511 @@
+//! The on-disk layout of an index, owned by this one module: magic, version, header fields,
+//! section offsets, posting bit packing and checksums. docs/index-format.md draws the same
+//! layout for people; keep the two in step.
+//!
+//! All integers are little-endian. Sections start on 8-byte boundaries.
+//!
+//! ```text
+//! [header 256 B][tracks][strings][postings][directory][footer 32 B]
+//! ```
+
+use std::path::Path;
+
+use crate::config::{FingerprintParams, PARAMS_BYTES};
+use crate::error::{Error, Result};
+
+/// First eight bytes of every index.
+pub const MAGIC: [u8; 8] = *b"EARMARK\0";
+/// Last eight bytes of every index: a file cut short lacks them.
+pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
+/// The format version this build writes and reads.
+pub const VERSION: u32 = 1;
+pub const HEADER_LEN: usize = 256;
+pub const FOOTER_LEN: usize = 32;
+/// Bytes per track record.
+pub const TRACK_RECORD_LEN: usize = 24;
+/// Every track can be up to 2^MIN_TIME_BITS frames long (4.6 hours at the default 16 ms frame).
+pub const MIN_TIME_BITS: u32 = 20;
+
+/// A byte range of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Section {
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Section {
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset as usize..(self.offset + self.len) as usize
+    }
+}
+
+/// How a posting's 64 bits are split: `[hash low bits | track | frame]`, most significant first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostingLayout {
+    pub hash_bits: u32,
+    pub dir_bits: u32,
+    pub track_bits: u32,
+    pub time_bits: u32,
+}
+
+impl PostingLayout {
+    /// Chooses the widths for an index of `postings` postings over `tracks` tracks whose longest
+    /// track has `max_frames` frames. The directory gets about one bucket per four postings.
+    pub fn choose(hash_bits: u32, postings: u64, tracks: u64, max_frames: u64) -> Result<Self> {
+        let bits_for = |n: u64| 64 - n.saturating_sub(1).leading_zeros().min(63);
+        let track_bits = bits_for(tracks).max(1);
+        let time_bits_needed = bits_for(max_frames + 1).max(MIN_TIME_BITS);
+        let mut dir_bits = bits_for(postings / 4)
+            .clamp(8, hash_bits.max(8))
+            .min(hash_bits);
+        while (hash_bits - dir_bits) + track_bits + time_bits_needed > 64 {
+            if dir_bits == hash_bits {
+                return Err(Error::Build {
+                    reason: format!(
+                        "{tracks} tracks of up to {max_frames} frames do not fit a 64-bit posting"
+                    ),
+                });
+            }
+            dir_bits += 1;
+        }
+        let time_bits = 64 - (hash_bits - dir_bits) - track_bits;
+        Ok(PostingLayout {
+            hash_bits,
+            dir_bits,
+            track_bits,
+            time_bits,
+        })
+    }
+
+    pub fn low_bits(&self) -> u32 {
+        self.hash_bits - self.dir_bits
+    }
+
+    pub fn bucket(&self, hash: u32) -> usize {
+        (hash >> self.low_bits()) as usize
+    }
+
+    pub fn buckets(&self) -> usize {
+        1usize << self.dir_bits
+    }
+
+    pub fn pack(&self, hash: u32, track: u32, frame: u32) -> u64 {
+        let low = u64::from(hash) & mask(self.low_bits());
+        let high = if self.low_bits() == 0 {
+            0
+        } else {
+            low << (self.track_bits + self.time_bits)
+        };
+        high | (u64::from(track) << self.time_bits) | u64::from(frame)
+    }
+
+    /// The hash low bits, the track and the frame of a packed posting.
+    pub fn unpack(&self, p: u64) -> (u32, u32, u32) {
+        let frame = p & mask(self.time_bits);
+        let track = (p >> self.time_bits) & mask(self.track_bits);
+        let low = if self.low_bits() == 0 {
+            0
+        } else {
+            p >> (self.track_bits + self.time_bits)
+        };
+        (low as u32, track as u32, frame as u32)
+    }
+
+    /// The packed value range holding every posting of hash low bits `low`.
+    pub fn low_range(&self, low: u32) -> (u64, u64) {
+        let shift = self.track_bits + self.time_bits;
+        if shift >= 64 {
+            return (0, u64::MAX);
+        }
+        let start = u64::from(low) << shift;
+        (start, start | mask(shift))
+    }
+}
+
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+/// The fixed-size header at offset 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub params: FingerprintParams,
+    pub layout: PostingLayout,
+    pub tracks: u64,
+    pub postings: u64,
+    /// Sum of every track's length in frames.
+    pub total_frames: u64,
+    pub track_table: Section,
+    pub strings: Section,
+    pub posting_list: Section,
+    pub directory: Section,
+}
+
+/// The four section checksums and the file length, at the end of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footer {
+    pub crc_tracks: u32,
+    pub crc_strings: u32,
+    pub crc_postings: u32,
+    pub crc_directory: u32,
+    pub file_len: u64,
+}
+
+struct Writer<'a>(&'a mut [u8], usize);
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0[self.1..self.1 + bytes.len()].copy_from_slice(bytes);
+        self.1 += bytes.len();
+    }
+    fn u32(&mut self, v: u32) {
+        self.put(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.put(&v.to_le_bytes());
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+impl Header {
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        let mut w = Writer(&mut out, 0);
+        w.put(&MAGIC);
+        w.u32(VERSION);
+        w.u32(HEADER_LEN as u32);
+        w.put(&self.params.to_bytes());
+        for v in [
+            self.layout.hash_bits,
+            self.layout.dir_bits,
+            self.layout.track_bits,
+            self.layout.time_bits,
+        ] {
+            w.u32(v);
+        }
+        for v in [self.tracks, self.postings, self.total_frames] {
+            w.u64(v);
+        }
+        for s in [
+            self.track_table,
+            self.strings,
+            self.posting_list,
+            self.directory,
+        ] {
+            w.u64(s.offset);
+            w.u64(s.len);
+        }
+        let crc = crc32fast::hash(&out[..HEADER_LEN - 8]);
+        out[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Parses and checks the header of a file `file_len` bytes long: magic, version, checksum,
+    /// and that every section lies inside the file where the layout says it must.
+    pub fn decode(bytes: &[u8], file_len: u64, path: &Path) -> Result<Self> {
+        let corrupt = |reason: String| Error::IndexCorrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if bytes.len() < 8 || bytes[..8] != MAGIC {
+            return Err(Error::NotAnIndex {
+                path: path.to_path_buf(),
+                found: bytes[..bytes.len().min(8)].to_vec(),
+            });
+        }
+        if bytes.len() < 12 {
+            return Err(corrupt("file ends inside the header".into()));
+        }
+        let version = u32_at(bytes, 8);
+        if version != VERSION {
+            return Err(Error::IndexVersion {
+                path: path.to_path_buf(),
+                expected: VERSION,
+                found: version,
+            });
+        }
+        if bytes.len() < HEADER_LEN || file_len < (HEADER_LEN + FOOTER_LEN) as u64 {
+            return Err(corrupt(format!(
+                "file is {file_len} bytes, too short for a header and footer"
+            )));
+        }
+        let stored = u32_at(bytes, HEADER_LEN - 8);
+        let computed = crc32fast::hash(&bytes[..HEADER_LEN - 8]);
+        if stored != computed {
+            return Err(Error::ChecksumMismatch {
+                path: path.to_path_buf(),
+                section: "header",
+                stored,
+                computed,
+            });
+        }
+        let params = FingerprintParams::from_bytes(
+            bytes[16..16 + PARAMS_BYTES]
+                .try_into()
+                .expect("params slice"),
+        );
+        let at = 16 + PARAMS_BYTES;
+        let layout = PostingLayout {
+            hash_bits: u32_at(bytes, at),
+            dir_bits: u32_at(bytes, at + 4),
+            track_bits: u32_at(bytes, at + 8),
+            time_bits: u32_at(bytes, at + 12),
+        };
+        let at = at + 16;
+        let (tracks, postings, total_frames) = (
+            u64_at(bytes, at),
+            u64_at(bytes, at + 8),
+            u64_at(bytes, at + 16),
+        );
+        let at = at + 24;
+        let section = |i: usize| Section {
+            offset: u64_at(bytes, at + 16 * i),
+            len: u64_at(bytes, at + 16 * i + 8),
+        };
+        let header = Header {
+            params,
+            layout,
+            tracks,
+            postings,
+            total_frames,
+            track_table: section(0),
+            strings: section(1),
+            posting_list: section(2),
+            directory: section(3),
+        };
+        header.check(file_len).map_err(corrupt)?;
+        Ok(header)
+    }
+
+    fn check(&self, file_len: u64) -> std::result::Result<(), String> {
+        self.params.validate().map_err(|e| e.to_string())?;
+        let l = self.layout;
+        if l.hash_bits > 32
+            || l.dir_bits > l.hash_bits
+            || l.dir_bits > 40
+            || l.low_bits() + l.track_bits + l.time_bits != 64
+        {
+            return Err(format!("impossible posting layout {l:?}"));
+        }
+        if self.tracks > 1u64 << l.track_bits.min(63) {
+            return Err(format!(
+                "{} tracks do not fit {} track bits",
+                self.tracks, l.track_bits
+            ));
+        }
+        let expect = [
+            (
+                "track table",
+                self.track_table,
+                self.tracks.checked_mul(TRACK_RECORD_LEN as u64),
+            ),
+            (
+                "posting list",
+                self.posting_list,
+                self.postings.checked_mul(8),
+            ),
+            (
+                "directory",
+                self.directory,
+                Some(((1u64 << l.dir_bits) + 1) * 8),
+            ),
+        ];
+        for (name, s, len) in expect {
+            if Some(s.len) != len {
+                return Err(format!("{name} is {} bytes, expected {len:?}", s.len));
+            }
+        }
+        let mut end = HEADER_LEN as u64;
+        for (name, s) in [
+            ("track table", self.track_table),
+            ("strings", self.strings),
+            ("posting list", self.posting_list),
+            ("directory", self.directory),
+        ] {
+            if s.offset != end.next_multiple_of(8) {
+                return Err(format!(
+                    "{name} starts at {} instead of {}",
+                    s.offset,
+                    end.next_multiple_of(8)
+                ));
+            }
+            end = s
+                .offset
+                .checked_add(s.len)
+                .ok_or("section length overflows")?;
+        }
+        let expected_len = end.next_multiple_of(8) + FOOTER_LEN as u64;
+        if expected_len != file_len {
+            return Err(format!(
+                "file is {file_len} bytes but its header describes {expected_len} (truncated or appended to?)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Offset of the footer, right after the last section.
+    pub fn footer_offset(&self) -> u64 {
+        (self.directory.offset + self.directory.len).next_multiple_of(8)
+    }
+}
+
+impl Footer {
+    pub fn encode(&self) -> [u8; FOOTER_LEN] {
+        let mut out = [0u8; FOOTER_LEN];
+        let mut w = Writer(&mut out, 0);
+        for v in [
+            self.crc_tracks,
+            self.crc_strings,
+            self.crc_postings,
+            self.crc_directory,
+        ] {
+            w.u32(v);
+        }
+        w.u64(self.file_len);
+        w.put(&FOOTER_MAGIC);
+        out
+    }
+
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<Self> {
+        if bytes.len() != FOOTER_LEN || bytes[24..] != FOOTER_MAGIC {
+            return Err(Error::IndexCorrupt {
+                path: path.to_path_buf(),
+                reason: "the footer is missing: the file was not completely written".into(),
+            });
+        }
+        Ok(Footer {
+            crc_tracks: u32_at(bytes, 0),
+            crc_strings: u32_at(bytes, 4),
+            crc_postings: u32_at(bytes, 8),
+            crc_directory: u32_at(bytes, 12),
+            file_len: u64_at(bytes, 16),
+        })
+    }
+}
+
+/// One row of the track table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackRecord {
+    /// Where the id, then the external id, start in the strings section.
+    pub strings_offset: u64,
+    pub id_len: u32,
+    pub external_id_len: u32,
+    /// Length of the track in frames.
+    pub frames: u32,
+}
+
+impl TrackRecord {
+    pub fn encode(&self) -> [u8; TRACK_RECORD_LEN] {
+        let mut out = [0u8; TRACK_RECORD_LEN];
+        let mut w = Writer(&mut out, 0);
+        w.u64(self.strings_offset);
+        w.u32(self.id_len);
+        w.u32(self.external_id_len);
+        w.u32(self.frames);
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Self {
+        TrackRecord {
+            strings_offset: u64_at(b, 0),
+            id_len: u32_at(b, 8),
+            external_id_len: u32_at(b, 12),
+            frames: u32_at(b, 16),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posting_packing_round_trips() {
+        let l = PostingLayout::choose(25, 1_000_000, 300, 20_000).unwrap();
+        assert_eq!(l.low_bits() + l.track_bits + l.time_bits, 64);
+        let h = 0x1AB_CDEF;
+        let p = l.pack(h, 299, 19_999);
+        let (low, track, frame) = l.unpack(p);
+        assert_eq!(
+            (low, track, frame),
+            (h & ((1 << l.low_bits()) - 1), 299, 19_999)
+        );
+        let (lo, hi) = l.low_range(low);
+        assert!(lo <= p && p <= hi);
+    }
+
+    #[test]
+    fn huge_catalogues_still_fit() {
+        // 10^10 postings over 2^24 tracks: the directory takes all the hash bits.
+        let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
+        assert_eq!(l.dir_bits, 25);
+        assert_eq!(l.low_bits(), 0);
+        let p = l.pack(77, (1 << 24) - 1, 5);
+        assert_eq!(l.unpack(p), (0, (1 << 24) - 1, 5));
+    }
+
+    #[test]
+    fn header_round_trips_and_rejects_damage() {
+        let params = FingerprintParams::default();
+        let layout = PostingLayout::choose(25, 100, 2, 100).unwrap();
+        let dir_len = ((1u64 << layout.dir_bits) + 1) * 8;
+        let h = Header {
+            params,
+            layout,
+            tracks: 2,
+            postings: 100,
+            total_frames: 150,
+            track_table: Section {
+                offset: 256,
+                len: 48,
+            },
+            strings: Section {
+                offset: 304,
+                len: 5,
+            },
+            posting_list: Section {
+                offset: 312,
+                len: 800,
+            },
+            directory: Section {
+                offset: 1112,
+                len: dir_len,
+            },
+        };
+        let file_len = h.footer_offset() + FOOTER_LEN as u64;
+        let bytes = h.encode();
+        let path = Path::new("x");
+        assert_eq!(Header::decode(&bytes, file_len, path).unwrap(), h);
+        assert!(matches!(
+            Header::decode(&bytes, file_len - 1, path),
+            Err(Error::IndexCorrupt { .. })
+        ));
+        let mut bad = bytes;
+        bad[100] ^= 1;
+        assert!(matches!(
+            Header::decode(&bad, file_len, path),
+            Err(Error::ChecksumMismatch { .. })
+        ));
+        let mut old = bytes;
+        old[8] = 9;
+        assert!(matches!(
+            Header::decode(&old, file_len, path),
+            Err(Error::IndexVersion { found: 9, .. })
+        ));
+        assert!(matches!(
+            Header::decode(b"RIFF....", file_len, path),
+            Err(Error::NotAnIndex { .. })
+        ));
+    }
+}

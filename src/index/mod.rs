@@ -1,0 +1,172 @@
+//! The catalogue index: postings `(track, frame)` grouped by [`Hash`](crate::fingerprint::Hash),
+//! stored in one memory-mapped file.
+//!
+//! [`format`] owns the byte layout (drawn in docs/index-format.md), [`builder::IndexBuilder`]
+//! writes it, [`reader::Index`] reads it. A lookup is one directory read and a binary search in
+//! a small bucket: O(1) in the size of the catalogue.
+
+pub mod builder;
+pub mod format;
+pub mod reader;
+
+pub use builder::{BuildLock, BuildStats, IndexBuilder, TrackEntry};
+pub use reader::{Index, Track};
+
+/// A track's position in the index's track table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrackId(pub u32);
+
+/// One occurrence of a hash in the catalogue: which track, and at which anchor frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Posting {
+    pub track: TrackId,
+    pub frame: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FingerprintParams;
+    use crate::fingerprint::Hash;
+    use std::collections::BTreeSet;
+
+    fn entry(id: &str, frames: u32) -> TrackEntry {
+        TrackEntry {
+            id: id.into(),
+            external_id: format!("X-{id}"),
+            frames,
+        }
+    }
+
+    /// Deterministic pseudo-random hashes for a track.
+    fn hashes(seed: u32, n: u32) -> Vec<(Hash, u32)> {
+        (0..n)
+            .map(|i| {
+                (
+                    Hash((i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) & 0x1FF_FFFF),
+                    i * 3 % 5000,
+                )
+            })
+            .collect()
+    }
+
+    fn build(memory: u64, dir: &std::path::Path, tracks: &[(&str, u32)]) -> std::path::PathBuf {
+        let path = dir.join("t.earmark");
+        let mut b =
+            IndexBuilder::new(FingerprintParams::default(), memory, dir.join("runs")).unwrap();
+        for (i, (name, n)) in tracks.iter().enumerate() {
+            b.add_track(entry(name, 5000), &hashes(i as u32, *n))
+                .unwrap();
+        }
+        b.finish(&path).unwrap();
+        path
+    }
+
+    /// The reference: a plain set of (hash, track, frame).
+    fn expected(tracks: &[(&str, u32)]) -> BTreeSet<(u32, u32, u32)> {
+        let mut s = BTreeSet::new();
+        for (i, (_, n)) in tracks.iter().enumerate() {
+            for (h, f) in hashes(i as u32, *n) {
+                s.insert((h.0, i as u32, f));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn lookups_match_a_plain_set_with_and_without_spilling() {
+        let tracks = [("a.mp3", 3000), ("dir/b.flac", 5000), ("c.ogg", 10)];
+        let want = expected(&tracks);
+        for memory in [1 << 30, 20_000] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = build(memory, dir.path(), &tracks);
+            let index = Index::open(&path).unwrap();
+            index.verify().unwrap();
+            assert_eq!(index.postings(), want.len() as u64);
+            assert_eq!(index.track(TrackId(1)).unwrap().id, "dir/b.flac");
+            assert_eq!(index.track(TrackId(1)).unwrap().external_id, "X-dir/b.flac");
+            assert!(index.track(TrackId(3)).is_none());
+            let all: BTreeSet<_> = index
+                .all_postings()
+                .map(|(h, p)| (h.0, p.track.0, p.frame))
+                .collect();
+            assert_eq!(all, want);
+            for &(h, t, f) in want.iter().step_by(97) {
+                let got: Vec<_> = index.lookup(Hash(h)).collect();
+                assert!(got.contains(&Posting {
+                    track: TrackId(t),
+                    frame: f
+                }));
+                let n = want.range((h, 0, 0)..=(h, u32::MAX, u32::MAX)).count();
+                assert_eq!(got.len(), n);
+            }
+            assert!(
+                !dir.path().join("runs").exists(),
+                "spilled runs are removed"
+            );
+        }
+    }
+
+    #[test]
+    fn adding_tracks_keeps_the_old_ones_without_refingerprinting() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = [("a.mp3", 400), ("b.mp3", 300)];
+        let path = build(1 << 30, dir.path(), &first);
+        let base = Index::open(&path).unwrap();
+        let mut b = IndexBuilder::new(
+            FingerprintParams::default(),
+            1 << 30,
+            dir.path().join("runs"),
+        )
+        .unwrap()
+        .with_base(&base)
+        .unwrap();
+        b.add_track(entry("c.mp3", 5000), &hashes(2, 200)).unwrap();
+        let out = dir.path().join("u.earmark");
+        b.finish(&out).unwrap();
+        let merged = Index::open(&out).unwrap();
+        merged.verify().unwrap();
+        let all: BTreeSet<_> = merged
+            .all_postings()
+            .map(|(h, p)| (h.0, p.track.0, p.frame))
+            .collect();
+        assert_eq!(
+            all,
+            expected(&[("a.mp3", 400), ("b.mp3", 300), ("c.mp3", 200)])
+        );
+        assert_eq!(merged.track(TrackId(2)).unwrap().id, "c.mp3");
+    }
+
+    #[test]
+    fn damage_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = build(1 << 30, dir.path(), &[("a.mp3", 2000)]);
+        let bytes = std::fs::read(&path).unwrap();
+        // A flipped bit in the postings: opens (cheap), but verify fails.
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x10;
+        let index = Index::from_bytes(flipped, &path).unwrap();
+        assert!(matches!(
+            index.verify(),
+            Err(crate::Error::ChecksumMismatch { .. })
+        ));
+        // Truncated: refused at open.
+        assert!(Index::from_bytes(bytes[..bytes.len() - 100].to_vec(), &path).is_err());
+        assert!(Index::from_bytes(Vec::new(), &path).is_err());
+        assert!(matches!(
+            Index::from_bytes(b"ID3\x04garbage".to_vec(), &path),
+            Err(crate::Error::NotAnIndex { .. })
+        ));
+    }
+
+    #[test]
+    fn a_second_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.earmark");
+        let lock = BuildLock::acquire(&path).unwrap();
+        assert!(BuildLock::acquire(&path).is_err());
+        drop(lock);
+        BuildLock::acquire(&path).unwrap();
+    }
+}

@@ -1,0 +1,299 @@
+//! [`Index`]: an immutable index over any bytes — a memory map in production, a `Vec<u8>` in
+//! tests. Opening reads and checks only the header and footer; [`Index::verify`] checks every
+//! checksum and is a separate, explicit call (`earmark verify`).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::{Advice, Mmap};
+
+use super::format::{
+    FOOTER_LEN, Footer, HEADER_LEN, Header, PostingLayout, TRACK_RECORD_LEN, TrackRecord,
+};
+use super::{Posting, TrackId};
+use crate::config::FingerprintParams;
+use crate::error::{Error, Result};
+use crate::fingerprint::Hash;
+
+/// A catalogue track as the index stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Track<'a> {
+    /// Path relative to the argument it was indexed from.
+    pub id: &'a str,
+    /// Optional external identifier from `--ids` (an ISRC, say); empty when none.
+    pub external_id: &'a str,
+    /// Length in frames.
+    pub frames: u32,
+}
+
+/// A read-only index.
+pub struct Index<D: AsRef<[u8]> = Mmap> {
+    data: D,
+    header: Header,
+    footer: Footer,
+    path: PathBuf,
+}
+
+impl Index<Mmap> {
+    /// Memory-maps and opens the index at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the map is read-only. Indexes are replaced by rename, never rewritten in place,
+        // so the mapped file does not change under us.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let index = Index::from_bytes(map, path)?;
+        // Postings are read at random; the kernel's read-ahead would only waste page cache.
+        let _ = index.data.advise_range(
+            Advice::Random,
+            index.header.posting_list.offset as usize,
+            index.header.posting_list.len as usize,
+        );
+        Ok(index)
+    }
+}
+
+impl<D: AsRef<[u8]>> Index<D> {
+    /// Opens an index held in `data`; `path` is only used in messages.
+    pub fn from_bytes(data: D, path: &Path) -> Result<Self> {
+        let bytes = data.as_ref();
+        let header = Header::decode(
+            &bytes[..bytes.len().min(HEADER_LEN)],
+            bytes.len() as u64,
+            path,
+        )?;
+        let footer_at = header.footer_offset() as usize;
+        let footer = Footer::decode(&bytes[footer_at..footer_at + FOOTER_LEN], path)?;
+        if footer.file_len != bytes.len() as u64 {
+            return Err(Error::IndexCorrupt {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "footer records {} bytes, file has {}",
+                    footer.file_len,
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(Index {
+            data,
+            header,
+            footer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Checks every section's checksum and the directory's consistency.
+    pub fn verify(&self) -> Result<()> {
+        let h = &self.header;
+        let bytes = self.data.as_ref();
+        for (section, range, stored) in [
+            ("track table", h.track_table.range(), self.footer.crc_tracks),
+            ("strings", h.strings.range(), self.footer.crc_strings),
+            (
+                "posting list",
+                h.posting_list.range(),
+                self.footer.crc_postings,
+            ),
+            ("directory", h.directory.range(), self.footer.crc_directory),
+        ] {
+            let computed = crc32fast::hash(&bytes[range]);
+            if computed != stored {
+                return Err(Error::ChecksumMismatch {
+                    path: self.path.clone(),
+                    section,
+                    stored,
+                    computed,
+                });
+            }
+        }
+        let corrupt = |reason: String| Error::IndexCorrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut previous = 0;
+        for b in 0..=self.layout().buckets() {
+            let start = self.dir(b);
+            if start < previous || start > h.postings {
+                return Err(corrupt(format!("directory entry {b} is out of order")));
+            }
+            previous = start;
+        }
+        if previous != h.postings {
+            return Err(corrupt("directory does not end at the last posting".into()));
+        }
+        for t in 0..h.tracks as u32 {
+            let r = self.record(TrackId(t));
+            let end = r.strings_offset + u64::from(r.id_len) + u64::from(r.external_id_len);
+            if end > h.strings.len || self.string(r.strings_offset, r.id_len).is_none() {
+                return Err(corrupt(format!(
+                    "track {t} names bytes outside the strings section"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn params(&self) -> &FingerprintParams {
+        &self.header.params
+    }
+
+    pub fn layout(&self) -> PostingLayout {
+        self.header.layout
+    }
+
+    pub fn tracks(&self) -> u32 {
+        self.header.tracks as u32
+    }
+
+    pub fn postings(&self) -> u64 {
+        self.header.postings
+    }
+
+    /// Size of the index in bytes.
+    pub fn size(&self) -> u64 {
+        self.data.as_ref().len() as u64
+    }
+
+    fn dir(&self, bucket: usize) -> u64 {
+        let at = self.header.directory.offset as usize + bucket * 8;
+        u64::from_le_bytes(self.data.as_ref()[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    /// The `i`-th packed posting.
+    pub(crate) fn raw_posting(&self, i: u64) -> u64 {
+        let at = self.header.posting_list.offset as usize + i as usize * 8;
+        u64::from_le_bytes(self.data.as_ref()[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    fn record(&self, id: TrackId) -> TrackRecord {
+        let at = self.header.track_table.offset as usize + id.0 as usize * TRACK_RECORD_LEN;
+        TrackRecord::decode(&self.data.as_ref()[at..at + TRACK_RECORD_LEN])
+    }
+
+    fn string(&self, offset: u64, len: u32) -> Option<&str> {
+        let start = self.header.strings.offset.checked_add(offset)?;
+        let end = start.checked_add(u64::from(len))?;
+        if end > self.header.strings.offset + self.header.strings.len {
+            return None;
+        }
+        std::str::from_utf8(&self.data.as_ref()[start as usize..end as usize]).ok()
+    }
+
+    /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
+    pub fn track(&self, id: TrackId) -> Option<Track<'_>> {
+        if u64::from(id.0) >= self.header.tracks {
+            return None;
+        }
+        let r = self.record(id);
+        Some(Track {
+            id: self
+                .string(r.strings_offset, r.id_len)
+                .unwrap_or("<damaged track name>"),
+            external_id: self
+                .string(r.strings_offset + u64::from(r.id_len), r.external_id_len)
+                .unwrap_or(""),
+            frames: r.frames,
+        })
+    }
+
+    /// Every posting of `hash`: a directory read, then a binary search inside one bucket.
+    pub fn lookup(&self, hash: Hash) -> Postings<'_, D> {
+        let layout = self.layout();
+        let bucket = layout.bucket(hash.0);
+        let (mut start, mut end) = (self.dir(bucket), self.dir(bucket + 1));
+        if end > self.header.postings || start > end {
+            // Only a damaged directory gets here; `verify` says so, lookups just find nothing.
+            return Postings {
+                index: self,
+                next: 0,
+                end: 0,
+            };
+        }
+        if layout.low_bits() > 0 {
+            let (lo, hi) = layout.low_range(hash.0 & ((1 << layout.low_bits()) - 1));
+            start = self.partition_point(start, end, |p| p < lo);
+            end = self.partition_point(start, end, |p| p <= hi);
+        }
+        Postings {
+            index: self,
+            next: start,
+            end,
+        }
+    }
+
+    fn partition_point(&self, mut lo: u64, mut hi: u64, below: impl Fn(u64) -> bool) -> u64 {
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if below(self.raw_posting(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Every posting with its full hash, in sorted order (merging, `info`).
+    pub fn all_postings(&self) -> impl Iterator<Item = (Hash, Posting)> + '_ {
+        let layout = self.layout();
+        let low_bits = layout.low_bits();
+        (0..layout.buckets()).flat_map(move |b| {
+            (self.dir(b)..self.dir(b + 1).min(self.header.postings)).map(move |i| {
+                let (low, track, frame) = layout.unpack(self.raw_posting(i));
+                let hash = ((b as u64) << low_bits) as u32 | low;
+                (
+                    Hash(hash),
+                    Posting {
+                        track: TrackId(track),
+                        frame,
+                    },
+                )
+            })
+        })
+    }
+}
+
+/// Iterator over one hash's postings.
+pub struct Postings<'a, D: AsRef<[u8]>> {
+    index: &'a Index<D>,
+    next: u64,
+    end: u64,
+}
+
+impl<D: AsRef<[u8]>> Postings<'_, D> {
+    /// Number of postings left.
+    pub fn remaining(&self) -> u64 {
+        self.end - self.next
+    }
+}
+
+impl<D: AsRef<[u8]>> Iterator for Postings<'_, D> {
+    type Item = Posting;
+
+    fn next(&mut self) -> Option<Posting> {
+        if self.next >= self.end {
+            return None;
+        }
+        let (_, track, frame) = self
+            .index
+            .layout()
+            .unpack(self.index.raw_posting(self.next));
+        self.next += 1;
+        Some(Posting {
+            track: TrackId(track),
+            frame,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.remaining() as usize;
+        (n, Some(n))
+    }
+}

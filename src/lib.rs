@@ -1,0 +1,23 @@
+//! earmark finds catalogue recordings inside huge audio dataset dumps.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! scan::source ─ items ─▶ audio ─ mono f32 ─▶ fingerprint ─ landmarks ─▶ matcher ─▶ report
+//!  (files, dirs,          (symphonia,          (STFT → peaks →            (votes,        (JSON Lines,
+//!   tar, zip)              Opus, resample)      triplet hashes)            verification)  CSV, human)
+//!                                                     │                      ▲
+//!                                                     ▼                      │
+//!                                            index::IndexBuilder ─▶ index::Index (mmap)
+//! ```
+//!
+//! [`config`] holds every parameter with its unit; [`error::Error`] is the one error type.
+
+pub mod audio;
+pub mod config;
+pub mod error;
+pub mod fingerprint;
+pub mod index;
+
+pub use config::{FingerprintParams, Limits, QueryParams};
+pub use error::{Error, Result};
