@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod index;
+pub mod matcher;
 
 pub use config::{FingerprintParams, Limits, QueryParams};
 pub use error::{Error, Result};

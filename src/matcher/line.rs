@@ -1,0 +1,169 @@
+//! Finding the time line `r = speed · (q - centre) + offset` that the most hits agree with.
+//!
+//! For each candidate speed the hits' offsets are sorted and a two-pointer sweep finds the
+//! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed.
+//! [`reference_best_line`] is the quadratic definition it is tested against.
+
+/// One query-to-catalogue coincidence: query frame `q` matched reference frame `r`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hit {
+    pub q: u32,
+    pub r: u32,
+}
+
+/// The best line found and how many hits lie on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Line {
+    pub speed: f64,
+    /// Reference frame at query frame `centre`.
+    pub offset: f64,
+    pub centre: f64,
+    pub count: usize,
+}
+
+impl Line {
+    /// Reference frame predicted for query frame `q`.
+    pub fn at(&self, q: f64) -> f64 {
+        self.speed * (q - self.centre) + self.offset
+    }
+}
+
+/// Candidate speeds covering ±`max_change` finely enough that, over `half_span` frames either
+/// side of the centre, the line moves by at most `tolerance` between neighbouring candidates.
+pub fn speeds(max_change: f64, half_span: f64, tolerance: f64) -> Vec<f64> {
+    let step = (tolerance / half_span.max(1.0)).max(1e-4);
+    let (lo, hi) = (1.0 / (1.0 + max_change), 1.0 + max_change);
+    let n = ((hi - lo) / step).ceil() as usize;
+    let mut v: Vec<f64> = (0..=n)
+        .map(|i| lo + (hi - lo) * i as f64 / n.max(1) as f64)
+        .collect();
+    // Unchanged speed is by far the most common case: make sure it is tried exactly.
+    v.push(1.0);
+    v
+}
+
+/// The line with the most hits within `tolerance`, over the given speeds.
+pub fn best_line(
+    hits: &[Hit],
+    centre: f64,
+    speeds: &[f64],
+    tolerance: f64,
+    scratch: &mut Vec<f64>,
+) -> Option<Line> {
+    let mut best: Option<Line> = None;
+    for &speed in speeds {
+        scratch.clear();
+        scratch.extend(
+            hits.iter()
+                .map(|h| f64::from(h.r) - speed * (f64::from(h.q) - centre)),
+        );
+        scratch.sort_unstable_by(f64::total_cmp);
+        let mut lo = 0;
+        for hi in 0..scratch.len() {
+            while scratch[hi] - scratch[lo] > 2.0 * tolerance {
+                lo += 1;
+            }
+            let count = hi - lo + 1;
+            if best.is_none_or(|b| count > b.count) {
+                best = Some(Line {
+                    speed,
+                    offset: 0.5 * (scratch[lo] + scratch[hi]),
+                    centre,
+                    count,
+                });
+            }
+        }
+    }
+    best
+}
+
+/// The quadratic definition of [`best_line`]'s count, for tests.
+pub fn reference_best_count(hits: &[Hit], centre: f64, speeds: &[f64], tolerance: f64) -> usize {
+    let mut best = 0;
+    for &speed in speeds {
+        let off = |h: &Hit| f64::from(h.r) - speed * (f64::from(h.q) - centre);
+        for a in hits {
+            let start = off(a);
+            let n = hits
+                .iter()
+                .filter(|h| (off(h) - start) >= 0.0 && (off(h) - start) <= 2.0 * tolerance)
+                .count();
+            best = best.max(n);
+        }
+    }
+    best
+}
+
+/// Least-squares refit of a line through `hits` (speed clamped to the searched range).
+pub fn refit(hits: &[Hit], centre: f64, fallback: Line, max_change: f64) -> Line {
+    let n = hits.len() as f64;
+    if hits.len() < 3 {
+        return fallback;
+    }
+    let mq = hits.iter().map(|h| f64::from(h.q) - centre).sum::<f64>() / n;
+    let mr = hits.iter().map(|h| f64::from(h.r)).sum::<f64>() / n;
+    let (mut sqq, mut sqr) = (0.0, 0.0);
+    for h in hits {
+        let dq = f64::from(h.q) - centre - mq;
+        sqq += dq * dq;
+        sqr += dq * (f64::from(h.r) - mr);
+    }
+    // Too short a stretch to measure a slope: keep the searched one.
+    let speed = if sqq > 1e-9
+        && hits.iter().map(|h| h.q).max() > hits.iter().map(|h| h.q).min().map(|m| m + 60)
+    {
+        (sqr / sqq).clamp(1.0 / (1.0 + max_change), 1.0 + max_change)
+    } else {
+        fallback.speed
+    };
+    Line {
+        speed,
+        offset: mr - speed * mq,
+        centre,
+        count: hits.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sweep_count_equals_the_quadratic_definition(
+            raw in proptest::collection::vec((0u32..500, 0u32..800), 0..120),
+            tolerance in 0.5f64..6.0,
+        ) {
+            let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r }).collect();
+            let s = speeds(0.1, 250.0, tolerance);
+            let fast = best_line(&hits, 250.0, &s, tolerance, &mut Vec::new()).map_or(0, |l| l.count);
+            prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
+        }
+    }
+
+    #[test]
+    fn finds_a_sped_up_line_among_noise() {
+        let mut hits: Vec<Hit> = (0..40)
+            .map(|i| Hit {
+                q: i * 15,
+                r: 1000 + (f64::from(i * 15) * 1.05) as u32,
+            })
+            .collect();
+        hits.extend((0..40).map(|i| Hit {
+            q: (i * 37) % 600,
+            r: (i * 7919) % 3000,
+        }));
+        let s = speeds(0.1, 300.0, 3.0);
+        let line = best_line(&hits, 300.0, &s, 3.0, &mut Vec::new()).unwrap();
+        assert!(line.count >= 40);
+        let inliers: Vec<Hit> = hits
+            .iter()
+            .copied()
+            .filter(|h| (f64::from(h.r) - line.at(f64::from(h.q))).abs() <= 3.0)
+            .collect();
+        let fit = refit(&inliers, 300.0, line, 0.1);
+        assert!((fit.speed - 1.05).abs() < 0.002, "{}", fit.speed);
+        assert!((fit.at(0.0) - 1000.0).abs() < 2.0);
+    }
+}

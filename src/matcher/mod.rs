@@ -1,0 +1,281 @@
+//! Matching: query landmarks in, [`Match`]es — track, time ranges, speed, score — out.
+//!
+//! 1. **Lookup.** Each landmark's probe hashes ([`HashLayout::probes`]) are looked up; every
+//!    posting becomes a [`Hit`] `(query frame, reference frame)` for its track.
+//! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
+//!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
+//! 3. **Verification.** A window's line must gather `min_inliers` hits, and its count must be
+//!    improbable by chance: the confidence is one minus the chance that the best of all the lines
+//!    searched would gather as many hits if this track's hits were spread at random.
+//! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
+//!    refitted by least squares; separate lines of a track (a track played twice) or separate
+//!    tracks (a medley) stay separate matches.
+
+pub mod line;
+
+use std::collections::HashMap;
+
+use crate::config::QueryParams;
+use crate::fingerprint::{Hash, HashLayout, Landmark};
+use crate::index::{Index, TrackId};
+pub use line::{Hit, Line};
+
+/// A catalogue track heard in a query item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub track: TrackId,
+    /// Hits on the match's time line (distinct anchor pairs).
+    pub score: u32,
+    /// 0..1: one minus the chance of a line this strong among random hits.
+    pub confidence: f64,
+    /// Seconds into the item where the match starts and ends.
+    pub item_start: f64,
+    pub item_end: f64,
+    /// Seconds into the catalogue track.
+    pub track_start: f64,
+    pub track_end: f64,
+    /// Playback speed of the item relative to the catalogue track (1.0 when unchanged).
+    pub speed: f64,
+}
+
+/// Looks up landmarks and turns hits into matches. Cheap to create; one per worker or per item.
+pub struct Matcher<'i, D: AsRef<[u8]>> {
+    index: &'i Index<D>,
+    layout: HashLayout,
+    query: QueryParams,
+    frame_seconds: f64,
+    probes: Vec<Hash>,
+    /// Hits per track, in arrival order (landmarks arrive in time order).
+    hits: HashMap<u32, Vec<Hit>>,
+    landmarks: u64,
+    /// Query frames with at least one landmark: the denominator of coverage figures.
+    anchors: Vec<u32>,
+}
+
+impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
+    pub fn new(index: &'i Index<D>, query: QueryParams) -> Self {
+        let params = index.params();
+        Matcher {
+            layout: HashLayout::new(params),
+            frame_seconds: params.frame_seconds(),
+            index,
+            query,
+            probes: Vec::new(),
+            hits: HashMap::new(),
+            landmarks: 0,
+            anchors: Vec::new(),
+        }
+    }
+
+    /// Looks up query landmarks (in time order) and keeps their hits.
+    pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
+        let tracks = self.index.tracks();
+        for m in landmarks {
+            self.landmarks += 1;
+            if self.anchors.last() != Some(&m.frame) {
+                self.anchors.push(m.frame);
+            }
+            self.probes.clear();
+            self.layout.probes(&m, &self.query, &mut self.probes);
+            for &h in &self.probes {
+                let postings = self.index.lookup(h);
+                if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
+                    continue;
+                }
+                for p in postings {
+                    if p.track.0 < tracks {
+                        self.hits.entry(p.track.0).or_default().push(Hit {
+                            q: m.frame,
+                            r: p.frame,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Landmarks looked up so far.
+    pub fn landmarks(&self) -> u64 {
+        self.landmarks
+    }
+
+    /// Resolves the hits gathered so far into matches, ordered by start time in the item.
+    pub fn finish(&mut self) -> Vec<Match> {
+        let mut matches = Vec::new();
+        let min = self.query.min_inliers as usize;
+        let mut hits = std::mem::take(&mut self.hits);
+        for (&track, track_hits) in hits.iter_mut() {
+            if track_hits.len() < min {
+                continue;
+            }
+            // Several probes and triplets of one anchor can hit the same posting: count it once.
+            track_hits.sort_unstable();
+            track_hits.dedup();
+            if track_hits.len() < min {
+                continue;
+            }
+            self.resolve_track(TrackId(track), track_hits, &mut matches);
+        }
+        self.anchors.clear();
+        self.landmarks = 0;
+        matches.sort_by(|a, b| {
+            a.item_start
+                .total_cmp(&b.item_start)
+                .then(a.track.cmp(&b.track))
+        });
+        matches
+    }
+
+    fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Match>) {
+        let q = &self.query;
+        let window = (f64::from(q.window_seconds) / self.frame_seconds).max(16.0) as u32;
+        let tolerance = f64::from(q.inlier_tolerance_frames);
+        let max_change = f64::from(q.max_tempo_change);
+        let speeds = line::speeds(max_change, f64::from(window) / 2.0, tolerance);
+        let track_frames = self.index.track(track).map_or(1, |t| t.frames.max(1));
+        let mut scratch = Vec::new();
+        let mut segments: Vec<Segment> = Vec::new();
+
+        let first = hits[0].q;
+        let last = hits[hits.len() - 1].q;
+        let mut start = first - first % (window / 2);
+        while start <= last {
+            let end = start.saturating_add(window);
+            let lo = hits.partition_point(|h| h.q < start);
+            let hi = hits.partition_point(|h| h.q < end);
+            start = start.saturating_add(window / 2);
+            let in_window = &hits[lo..hi];
+            if in_window.len() < q.min_inliers as usize {
+                continue;
+            }
+            let centre = f64::from(start - window / 2) + f64::from(window) / 2.0;
+            let Some(best) = line::best_line(in_window, centre, &speeds, tolerance, &mut scratch)
+            else {
+                continue;
+            };
+            if best.count < q.min_inliers as usize {
+                continue;
+            }
+            // Chance of the best of all searched lines gathering `count` of these hits at random.
+            let cells =
+                speeds.len() as f64 * (f64::from(track_frames) / (2.0 * tolerance)).max(1.0);
+            let lambda = in_window.len() as f64 * (2.0 * tolerance)
+                / f64::from(track_frames).max(2.0 * tolerance);
+            let chance = (cells.ln() + log_poisson_tail(best.count as u64, lambda))
+                .exp()
+                .min(1.0);
+            let confidence = 1.0 - chance;
+            if confidence < 0.5 {
+                continue;
+            }
+            let inliers: Vec<Hit> = in_window
+                .iter()
+                .copied()
+                .filter(|h| (f64::from(h.r) - best.at(f64::from(h.q))).abs() <= tolerance)
+                .collect();
+            let fitted = line::refit(&inliers, centre, best, max_change);
+            match segments.last_mut() {
+                Some(s) if s.continues(&fitted, start, window, tolerance) => {
+                    s.absorb(inliers, fitted, confidence)
+                }
+                _ => segments.push(Segment {
+                    inliers,
+                    line: fitted,
+                    confidence,
+                }),
+            }
+        }
+
+        for mut s in segments {
+            s.inliers.sort_unstable();
+            s.inliers.dedup();
+            let centre = f64::from(s.inliers[0].q);
+            let line = line::refit(&s.inliers, centre, s.line, max_change);
+            let (q0, q1) = (
+                f64::from(s.inliers[0].q),
+                f64::from(s.inliers[s.inliers.len() - 1].q),
+            );
+            let fs = self.frame_seconds;
+            let clamp = |r: f64| r.clamp(0.0, f64::from(track_frames));
+            out.push(Match {
+                track,
+                score: s.inliers.len() as u32,
+                confidence: s.confidence,
+                item_start: q0 * fs,
+                item_end: q1 * fs,
+                track_start: clamp(line.at(q0)) * fs,
+                track_end: clamp(line.at(q1)) * fs,
+                speed: (line.speed * 1000.0).round() / 1000.0,
+            });
+        }
+    }
+}
+
+/// Window matches of one track that lie on one line, merged.
+struct Segment {
+    inliers: Vec<Hit>,
+    line: Line,
+    confidence: f64,
+}
+
+impl Segment {
+    /// Whether the next window (starting at query frame `start`) continues this segment: it
+    /// overlaps the last window and predicts the same reference frames.
+    fn continues(&self, next: &Line, start: u32, window: u32, tolerance: f64) -> bool {
+        let last_q = self.inliers.last().map_or(0, |h| h.q);
+        if u64::from(last_q) + u64::from(window) < u64::from(start) {
+            return false;
+        }
+        let probe = f64::from(start) + f64::from(window) / 4.0;
+        (self.line.at(probe) - next.at(probe)).abs() <= 2.0 * tolerance
+    }
+
+    fn absorb(&mut self, inliers: Vec<Hit>, line: Line, confidence: f64) {
+        self.inliers.extend(inliers);
+        self.line = line;
+        self.confidence = self.confidence.max(confidence);
+    }
+}
+
+/// ln P(X ≥ k) for X ~ Poisson(λ), accurate where it matters (k well above λ).
+fn log_poisson_tail(k: u64, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return if k == 0 { 0.0 } else { f64::NEG_INFINITY };
+    }
+    if (k as f64) <= lambda {
+        return 0.0;
+    }
+    // Sum the first terms of the tail in log space; they shrink geometrically once k > λ.
+    let mut log_term = k as f64 * lambda.ln() - lambda - ln_factorial(k);
+    let mut total = log_term;
+    for i in 1..64 {
+        log_term += lambda.ln() - ((k + i) as f64).ln();
+        total = log_add(total, log_term);
+        if log_term < total - 40.0 {
+            break;
+        }
+    }
+    total.min(0.0)
+}
+
+fn ln_factorial(n: u64) -> f64 {
+    (2..=n).map(|i| (i as f64).ln()).sum()
+}
+
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    hi + (lo - hi).exp().ln_1p()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_tail_is_sane() {
+        // P(X >= 1) for λ = 1 is 1 - e^-1.
+        assert!((log_poisson_tail(2, 1.0).exp() - (1.0 - 2.0 * (-1.0f64).exp())).abs() < 1e-9);
+        assert!(log_poisson_tail(20, 0.01) < -100.0);
+        assert_eq!(log_poisson_tail(1, 5.0), 0.0);
+    }
+}
