@@ -14,11 +14,14 @@
 //! [`config`] holds every parameter with its unit; [`error::Error`] is the one error type.
 
 pub mod audio;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod index;
 pub mod matcher;
+pub mod report;
+pub mod scan;
 
 pub use config::{FingerprintParams, Limits, QueryParams};
 pub use error::{Error, Result};

@@ -77,7 +77,9 @@ pub fn decode<'s>(
             reason: format!("no known container ({e})"),
         })?;
 
-    let (mut track_id, mut decoder, mut channels) = open_track(format.as_ref(), rate)?;
+    let (mut track_id, mut decoder, mut channels, declared) = open_track(format.as_ref())?;
+    // Seconds decoded at the source rate, to compare with what the header declares.
+    let mut source_seconds = 0.0f64;
     let mut resampler = MonoResampler::new(rate);
     let mut out = Capped {
         sink,
@@ -98,7 +100,7 @@ pub fn decode<'s>(
             Ok(None) => break,
             Err(SymphoniaError::ResetRequired) if resets < MAX_RESETS => {
                 resets += 1;
-                (track_id, decoder, channels) = open_track(format.as_ref(), rate)?;
+                (track_id, decoder, channels, _) = open_track(format.as_ref())?;
                 continue;
             }
             Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
@@ -141,6 +143,7 @@ pub fn decode<'s>(
                     continue;
                 }
                 source_rate = r;
+                source_seconds += mono.len() as f64 / f64::from(r);
                 resampler.push(r, &mono, &mut |s| out.push(s))?;
                 if out.full {
                     break;
@@ -163,6 +166,14 @@ pub fn decode<'s>(
             "longer than the {} s limit: only the start was scanned (raise --max-seconds)",
             limits.max_audio_seconds
         ));
+    }
+    if let Some(declared) = declared.filter(|_| problem.is_none() && !out.full) {
+        // A cut file often decodes cleanly up to the cut; only its header knows better.
+        if source_seconds + (0.05 * declared).max(1.0) < declared {
+            problem = Some(format!(
+                "stream ends early: decoded {source_seconds:.1} s of the {declared:.1} s its header declares (truncated?)"
+            ));
+        }
     }
     let delivered = out.delivered;
     let seconds = delivered as f64 / f64::from(rate);
@@ -226,7 +237,9 @@ pub fn decode_to_vec(
     Ok((out, info))
 }
 
-fn open_track(format: &dyn FormatReader, rate: u32) -> Result<(u32, TrackDecoder, usize)> {
+/// The first audio track's id, a decoder for it, its channel count, and the length its header
+/// declares in seconds (when it declares one).
+fn open_track(format: &dyn FormatReader) -> Result<(u32, TrackDecoder, usize, Option<f64>)> {
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| Error::UnsupportedAudio {
@@ -244,7 +257,6 @@ fn open_track(format: &dyn FormatReader, rate: u32) -> Result<(u32, TrackDecoder
         TrackDecoder::Opus(OpusStream::new(
             params.extra_data.as_deref(),
             Some(channels).filter(|&c| c > 0),
-            rate,
         )?)
     } else {
         let d = symphonia::default::get_codecs()
@@ -254,7 +266,11 @@ fn open_track(format: &dyn FormatReader, rate: u32) -> Result<(u32, TrackDecoder
             })?;
         TrackDecoder::Symphonia(d)
     };
-    Ok((track.id, decoder, channels))
+    let declared = match (track.num_frames, params.sample_rate) {
+        (Some(n), Some(r)) if r > 0 => Some(n as f64 / f64::from(r)),
+        _ => None,
+    };
+    Ok((track.id, decoder, channels, declared))
 }
 
 /// Averages interleaved channels into `mono` (replacing its contents).

@@ -310,7 +310,7 @@ mod tests {
     proptest! {
         #[test]
         fn streaming_equals_reference(
-            cells in proptest::collection::vec(0u8..40, 33 * 1..33 * 40),
+            cells in proptest::collection::vec(0u8..40, 33..33 * 40),
             pps in 5.0f32..400.0,
         ) {
             let p = small_params();

@@ -33,12 +33,16 @@ impl Line {
 pub fn speeds(max_change: f64, half_span: f64, tolerance: f64) -> Vec<f64> {
     let step = (tolerance / half_span.max(1.0)).max(1e-4);
     let (lo, hi) = (1.0 / (1.0 + max_change), 1.0 + max_change);
-    let n = ((hi - lo) / step).ceil() as usize;
-    let mut v: Vec<f64> = (0..=n)
-        .map(|i| lo + (hi - lo) * i as f64 / n.max(1) as f64)
-        .collect();
-    // Unchanged speed is by far the most common case: make sure it is tried exactly.
-    v.push(1.0);
+    // Unchanged speed first, then outwards: on equal counts the speed nearest 1 wins, because
+    // unchanged copies are by far the most common and short stretches cannot tell speeds apart.
+    let mut v = vec![1.0];
+    for i in 1.. {
+        let (down, up) = (1.0 - step * i as f64, 1.0 + step * i as f64);
+        if down < lo && up > hi {
+            break;
+        }
+        v.extend([down, up].into_iter().filter(|s| (lo..=hi).contains(s)));
+    }
     v
 }
 
@@ -94,8 +98,9 @@ pub fn reference_best_count(hits: &[Hit], centre: f64, speeds: &[f64], tolerance
     best
 }
 
-/// Least-squares refit of a line through `hits` (speed clamped to the searched range).
-pub fn refit(hits: &[Hit], centre: f64, fallback: Line, max_change: f64) -> Line {
+/// Least-squares refit of a line through `hits` (speed clamped to the searched range). The
+/// speed is only re-estimated when the hits span at least `min_span` query frames.
+pub fn refit(hits: &[Hit], centre: f64, fallback: Line, max_change: f64, min_span: u32) -> Line {
     let n = hits.len() as f64;
     if hits.len() < 3 {
         return fallback;
@@ -109,9 +114,9 @@ pub fn refit(hits: &[Hit], centre: f64, fallback: Line, max_change: f64) -> Line
         sqr += dq * (f64::from(h.r) - mr);
     }
     // Too short a stretch to measure a slope: keep the searched one.
-    let speed = if sqq > 1e-9
-        && hits.iter().map(|h| h.q).max() > hits.iter().map(|h| h.q).min().map(|m| m + 60)
-    {
+    let span =
+        hits.iter().map(|h| h.q).max().unwrap_or(0) - hits.iter().map(|h| h.q).min().unwrap_or(0);
+    let speed = if sqq > 1e-9 && span >= min_span {
         (sqr / sqq).clamp(1.0 / (1.0 + max_change), 1.0 + max_change)
     } else {
         fallback.speed
@@ -162,7 +167,7 @@ mod tests {
             .copied()
             .filter(|h| (f64::from(h.r) - line.at(f64::from(h.q))).abs() <= 3.0)
             .collect();
-        let fit = refit(&inliers, 300.0, line, 0.1);
+        let fit = refit(&inliers, 300.0, line, 0.1, 100);
         assert!((fit.speed - 1.05).abs() < 0.002, "{}", fit.speed);
         assert!((fit.at(0.0) - 1000.0).abs() < 2.0);
     }

@@ -20,6 +20,9 @@ use crate::fingerprint::{Hash, HashLayout, Landmark};
 use crate::index::{Index, TrackId};
 pub use line::{Hit, Line};
 
+/// Matches less certain than this are not reported.
+const MIN_CONFIDENCE: f64 = 0.99;
+
 /// A catalogue track heard in a query item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
@@ -133,27 +136,42 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let max_change = f64::from(q.max_tempo_change);
         let speeds = line::speeds(max_change, f64::from(window) / 2.0, tolerance);
         let track_frames = self.index.track(track).map_or(1, |t| t.frames.max(1));
+        let min = q.min_inliers as usize;
+        // Speed is only measured over stretches long enough to show it.
+        let min_span = window / 4;
         let mut scratch = Vec::new();
         let mut segments: Vec<Segment> = Vec::new();
 
-        let first = hits[0].q;
+        let half = window / 2;
         let last = hits[hits.len() - 1].q;
-        let mut start = first - first % (window / 2);
-        while start <= last {
-            let end = start.saturating_add(window);
-            let lo = hits.partition_point(|h| h.q < start);
-            let hi = hits.partition_point(|h| h.q < end);
-            start = start.saturating_add(window / 2);
+        let mut w0 = hits[0].q - hits[0].q % half;
+        while w0 <= last {
+            let (lo, hi) = (
+                hits.partition_point(|h| h.q < w0),
+                hits.partition_point(|h| h.q < w0.saturating_add(window)),
+            );
             let in_window = &hits[lo..hi];
-            if in_window.len() < q.min_inliers as usize {
+            let centre = f64::from(w0) + f64::from(half);
+            w0 = w0.saturating_add(half);
+            if in_window.len() < min {
                 continue;
             }
-            let centre = f64::from(start - window / 2) + f64::from(window) / 2.0;
+            // A window that the current segment's line already explains extends it.
+            if let Some(s) = segments
+                .last_mut()
+                .filter(|s| s.reaches(in_window[0].q, window))
+            {
+                let on_line = inliers_of(in_window, &s.line, tolerance);
+                if on_line.len() >= min {
+                    s.inliers.extend(on_line);
+                    continue;
+                }
+            }
             let Some(best) = line::best_line(in_window, centre, &speeds, tolerance, &mut scratch)
             else {
                 continue;
             };
-            if best.count < q.min_inliers as usize {
+            if best.count < min {
                 continue;
             }
             // Chance of the best of all searched lines gathering `count` of these hits at random.
@@ -165,32 +183,23 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 .exp()
                 .min(1.0);
             let confidence = 1.0 - chance;
-            if confidence < 0.5 {
+            if confidence < MIN_CONFIDENCE {
                 continue;
             }
-            let inliers: Vec<Hit> = in_window
-                .iter()
-                .copied()
-                .filter(|h| (f64::from(h.r) - best.at(f64::from(h.q))).abs() <= tolerance)
-                .collect();
-            let fitted = line::refit(&inliers, centre, best, max_change);
-            match segments.last_mut() {
-                Some(s) if s.continues(&fitted, start, window, tolerance) => {
-                    s.absorb(inliers, fitted, confidence)
-                }
-                _ => segments.push(Segment {
-                    inliers,
-                    line: fitted,
-                    confidence,
-                }),
-            }
+            let inliers = inliers_of(in_window, &best, tolerance);
+            let line = line::refit(&inliers, centre, best, max_change, min_span);
+            segments.push(Segment {
+                inliers,
+                line,
+                confidence,
+            });
         }
 
-        for mut s in segments {
+        for mut s in merge_overlapping(segments, tolerance) {
             s.inliers.sort_unstable();
             s.inliers.dedup();
             let centre = f64::from(s.inliers[0].q);
-            let line = line::refit(&s.inliers, centre, s.line, max_change);
+            let line = line::refit(&s.inliers, centre, s.line, max_change, min_span);
             let (q0, q1) = (
                 f64::from(s.inliers[0].q),
                 f64::from(s.inliers[s.inliers.len() - 1].q),
@@ -219,22 +228,51 @@ struct Segment {
 }
 
 impl Segment {
-    /// Whether the next window (starting at query frame `start`) continues this segment: it
-    /// overlaps the last window and predicts the same reference frames.
-    fn continues(&self, next: &Line, start: u32, window: u32, tolerance: f64) -> bool {
-        let last_q = self.inliers.last().map_or(0, |h| h.q);
-        if u64::from(last_q) + u64::from(window) < u64::from(start) {
-            return false;
-        }
-        let probe = f64::from(start) + f64::from(window) / 4.0;
-        (self.line.at(probe) - next.at(probe)).abs() <= 2.0 * tolerance
+    /// Whether a window whose first hit is at query frame `q` is close enough to continue this
+    /// segment (overlapping or adjacent to its last inlier).
+    fn reaches(&self, q: u32, window: u32) -> bool {
+        self.inliers
+            .last()
+            .is_some_and(|h| u64::from(q) <= u64::from(h.q) + u64::from(window))
     }
+}
 
-    fn absorb(&mut self, inliers: Vec<Hit>, line: Line, confidence: f64) {
-        self.inliers.extend(inliers);
-        self.line = line;
-        self.confidence = self.confidence.max(confidence);
+/// Folds a segment into an overlapping, stronger one of the same track when most of its hits lie
+/// on the stronger one's line: two windows that saw the same passage, one with a worse fit.
+fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment> {
+    segments.sort_by_key(|s| std::cmp::Reverse(s.inliers.len()));
+    let mut kept: Vec<Segment> = Vec::with_capacity(segments.len());
+    for s in segments {
+        let (q0, q1) = (
+            s.inliers.iter().map(|h| h.q).min().unwrap_or(0),
+            s.inliers.iter().map(|h| h.q).max().unwrap_or(0),
+        );
+        let host = kept.iter_mut().find(|k| {
+            let (k0, k1) = (
+                k.inliers.iter().map(|h| h.q).min().unwrap_or(0),
+                k.inliers.iter().map(|h| h.q).max().unwrap_or(0),
+            );
+            q0 <= k1
+                && k0 <= q1
+                && 2 * inliers_of(&s.inliers, &k.line, tolerance).len() >= s.inliers.len()
+        });
+        match host {
+            Some(k) => {
+                let on_line = inliers_of(&s.inliers, &k.line, tolerance);
+                k.inliers.extend(on_line);
+                k.confidence = k.confidence.max(s.confidence);
+            }
+            None => kept.push(s),
+        }
     }
+    kept
+}
+
+fn inliers_of(hits: &[Hit], line: &Line, tolerance: f64) -> Vec<Hit> {
+    hits.iter()
+        .copied()
+        .filter(|h| (f64::from(h.r) - line.at(f64::from(h.q))).abs() <= tolerance)
+        .collect()
 }
 
 /// ln P(X ≥ k) for X ~ Poisson(λ), accurate where it matters (k well above λ).

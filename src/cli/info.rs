@@ -1,0 +1,87 @@
+//! `earmark info` and `earmark verify`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Status;
+use crate::index::Index;
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The index file.
+    pub index: PathBuf,
+    /// Also list every track.
+    #[arg(long)]
+    pub tracks: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The index file.
+    pub index: PathBuf,
+}
+
+pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
+    let index = Index::open(&args.index)?;
+    let h = index.header();
+    let hours = h.total_frames as f64 * h.params.frame_seconds() / 3600.0;
+    println!("index        {}", args.index.display());
+    println!("format       version {}", crate::index::format::VERSION);
+    println!("tracks       {}", h.tracks);
+    println!("audio        {hours:.2} hours");
+    println!(
+        "postings     {} ({:.1} per second of audio)",
+        h.postings,
+        h.postings as f64 / (hours * 3600.0).max(1e-9)
+    );
+    println!(
+        "size         {} bytes ({:.3} MB per hour of audio, {:.2} bytes per posting)",
+        index.size(),
+        index.size() as f64 / 1e6 / hours.max(1e-9),
+        index.size() as f64 / (h.postings.max(1)) as f64
+    );
+    let l = h.layout;
+    println!(
+        "layout       {} hash bits: {} in the directory, {} in postings; {} track bits, {} frame bits",
+        l.hash_bits,
+        l.dir_bits,
+        l.low_bits(),
+        l.track_bits,
+        l.time_bits
+    );
+    for (name, value) in h.params.describe() {
+        println!("param        {name} = {value}");
+    }
+    if args.tracks {
+        for t in 0..index.tracks() {
+            let track = index
+                .track(crate::index::TrackId(t))
+                .expect("id below the count");
+            let secs = f64::from(track.frames) * h.params.frame_seconds();
+            println!(
+                "track {t:>6}  {:>9.1} s  {}{}",
+                secs,
+                track.id,
+                if track.external_id.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", track.external_id)
+                }
+            );
+        }
+    }
+    Ok(Status::Found)
+}
+
+pub fn run_verify(args: VerifyArgs) -> anyhow::Result<Status> {
+    let index = Index::open(&args.index)?;
+    index.verify()?;
+    println!(
+        "{}: ok ({} tracks, {} postings, every checksum matches)",
+        args.index.display(),
+        index.tracks(),
+        index.postings()
+    );
+    Ok(Status::Found)
+}

@@ -1,0 +1,141 @@
+//! The command line: one file per subcommand; `main.rs` only maps the outcome to an exit code.
+//!
+//! Exit codes (documented in README.md):
+//! - 0: done, and (scan/query) at least one catalogue recording found
+//! - 1: done, nothing found
+//! - 2: fatal error (bad arguments, unreadable or damaged index, output lost)
+//! - 3: done, but some items could not be read (their error records say why)
+
+mod index;
+mod info;
+mod scan;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Limits, QueryParams};
+
+/// What a finished command reports to `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Found,
+    NothingFound,
+    CompletedWithErrors,
+}
+
+impl Status {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Found => 0,
+            Status::NothingFound => 1,
+            Status::CompletedWithErrors => 3,
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "earmark",
+    version,
+    about = "Find catalogue recordings inside huge audio dataset dumps"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fingerprint catalogue files, directories and archives into an index.
+    Index(index::IndexArgs),
+    /// Scan a dump (files, directories, tar, tar.gz, zip) for catalogue recordings.
+    Scan(scan::ScanArgs),
+    /// Identify a few files, printed for a person.
+    Query(scan::QueryArgs),
+    /// Show an index's tracks, postings, size and parameters.
+    Info(info::InfoArgs),
+    /// Check every checksum of an index; exits 2 on damage.
+    Verify(info::VerifyArgs),
+    /// Index the catalogue shipped in testdata/ and scan the shipped dump.
+    Demo(index::DemoArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per match or error (the default for scan).
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Readable lines (the default for query).
+    Human,
+}
+
+/// Limits on what one item may cost.
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Largest file or archive member read, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_item_bytes)]
+    pub max_item_bytes: u64,
+    /// Longest audio analysed per item, in seconds; the rest is skipped with a warning record.
+    #[arg(long, default_value_t = Limits::default().max_audio_seconds)]
+    pub max_seconds: f64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_item_bytes: self.max_item_bytes,
+            max_audio_seconds: self.max_seconds,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Query-time matching settings.
+#[derive(Args, Debug, Clone)]
+pub struct MatchArgs {
+    /// Hits on one time line needed to report a match.
+    #[arg(long, default_value_t = QueryParams::default().min_inliers)]
+    pub min_score: u32,
+    /// Largest pitch shift searched for, in semitones.
+    #[arg(long, default_value_t = QueryParams::default().max_pitch_semitones)]
+    pub max_pitch: f32,
+    /// Largest speed or tempo change searched for, as a fraction (0.1 = ±10 %).
+    #[arg(long, default_value_t = QueryParams::default().max_tempo_change)]
+    pub max_tempo: f32,
+}
+
+impl MatchArgs {
+    pub fn query(&self) -> QueryParams {
+        QueryParams {
+            min_inliers: self.min_score.max(1),
+            max_pitch_semitones: self.max_pitch,
+            max_tempo_change: self.max_tempo,
+            ..QueryParams::default()
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    match cli.command {
+        Command::Index(a) => index::run(a),
+        Command::Scan(a) => scan::run_scan(a),
+        Command::Query(a) => scan::run_query(a),
+        Command::Info(a) => info::run_info(a),
+        Command::Verify(a) => info::run_verify(a),
+        Command::Demo(a) => index::run_demo(a),
+    }
+}
+
+/// Number of worker threads for `--jobs` (0 = all cores).
+pub fn jobs(requested: usize) -> usize {
+    if requested == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        requested
+    }
+}
+
+pub(crate) fn default_jobs() -> usize {
+    0
+}

@@ -1,0 +1,339 @@
+//! `earmark scan` and `earmark query`, and the resume journal that makes a killed scan
+//! continue where it stopped.
+//!
+//! The journal (`<output>.journal`) gets one JSON line per finished item, written after the
+//! item's output lines are flushed: the output's length after them, the item's key, and its
+//! totals. On `--resume` the
+//! output is cut back to the last journalled length (dropping lines of an item whose journal
+//! line never made it) and journalled items are skipped, so an interrupted run plus its resume
+//! give exactly the lines of an uninterrupted run, none lost and none twice.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use anyhow::Context;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::{Format, Status};
+use crate::index::Index;
+use crate::report::{Csv, Human, JsonLines, Outcome, Reporter, Summary};
+use crate::scan::{self, ScanOptions, Shard};
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Dump files, directories and archives (tar, tar.gz, zip).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The catalogue index.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Where results go (standard output when absent).
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Worker threads (0 = all cores).
+    #[arg(long, short = 'j', default_value_t = super::default_jobs())]
+    pub jobs: usize,
+    /// Continue an interrupted scan into the same --output.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+    /// Scan only shard K of N (1-based), split by top-level file or archive.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Never show the progress line.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub matching: super::MatchArgs,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// Audio files (or archives) to identify.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The catalogue index.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub matching: super::MatchArgs,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
+}
+
+pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
+    let options = ScanOptions {
+        jobs: super::jobs(args.jobs),
+        query: args.matching.query(),
+        limits: args.limits.limits(),
+        shard: args.shard.as_deref().map(Shard::parse).transpose()?,
+        done: HashSet::new(),
+        progress: !args.quiet && io::stderr().is_terminal(),
+    };
+    scan_to(
+        &args.index,
+        &args.inputs,
+        args.format,
+        args.output.as_deref(),
+        &options,
+        args.resume,
+    )
+}
+
+pub fn run_query(args: QueryArgs) -> anyhow::Result<Status> {
+    let options = ScanOptions {
+        jobs: 0,
+        query: args.matching.query(),
+        limits: args.limits.limits(),
+        ..ScanOptions::default()
+    };
+    scan_to(
+        &args.index,
+        &args.inputs,
+        args.format,
+        None,
+        &options,
+        false,
+    )
+}
+
+/// Opens the index, runs the scan into the chosen output and format, and prints the summary.
+pub fn scan_to(
+    index_path: &Path,
+    inputs: &[PathBuf],
+    format: Format,
+    output: Option<&Path>,
+    options: &ScanOptions,
+    resume: bool,
+) -> anyhow::Result<Status> {
+    let index = Index::open(index_path)?;
+    let mut options = options.clone();
+    let summary = match output {
+        None => {
+            let stdout = io::stdout().lock();
+            let mut reporter = reporter(format, BufWriter::new(stdout), false);
+            scan::scan(&index, inputs, &options, reporter.as_mut())?
+        }
+        Some(path) => {
+            let journal_path = journal_path(path);
+            let Resumed {
+                file,
+                offset,
+                done,
+                previous,
+            } = if resume {
+                resume_state(path, &journal_path)?
+            } else {
+                Resumed {
+                    file: File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                    offset: 0,
+                    done: HashSet::new(),
+                    previous: Summary::default(),
+                }
+            };
+            options.done = done;
+            let journal = OpenOptions::new()
+                .create(true)
+                .append(resume)
+                .write(true)
+                .truncate(!resume)
+                .open(&journal_path)
+                .with_context(|| format!("opening {}", journal_path.display()))?;
+            let written = Rc::new(Cell::new(offset));
+            let counted = Counting {
+                inner: BufWriter::new(file),
+                written: written.clone(),
+            };
+            let inner = reporter(format, counted, offset > 0);
+            let mut journaled = Journaled {
+                inner,
+                written,
+                journal: BufWriter::new(journal),
+            };
+            let mut summary =
+                scan::scan(&index, inputs, &options, &mut journaled).with_context(|| {
+                    format!(
+                        "writing {} (fix the cause, then run again with --resume)",
+                        path.display()
+                    )
+                })?;
+            if previous.items > 0 {
+                eprintln!(
+                    "earmark: resumed: {} items were already done",
+                    previous.items
+                );
+            }
+            // The totals, and so the exit code, cover the whole scan, not just this run.
+            summary.items += previous.items;
+            summary.matches += previous.matches;
+            summary.errors += previous.errors;
+            summary.seconds += previous.seconds;
+            summary.skipped = summary.skipped.saturating_sub(previous.items);
+            summary
+        }
+    };
+    if format != Format::Human {
+        eprintln!("earmark: {}", summary.describe());
+    }
+    Ok(status(&summary))
+}
+
+fn status(s: &Summary) -> Status {
+    if s.errors > 0 {
+        Status::CompletedWithErrors
+    } else if s.matches > 0 {
+        Status::Found
+    } else {
+        Status::NothingFound
+    }
+}
+
+fn reporter<'w, W: Write + 'w>(format: Format, out: W, resumed: bool) -> Box<dyn Reporter + 'w> {
+    match format {
+        Format::Jsonl => Box::new(JsonLines::new(out)),
+        Format::Csv => {
+            let mut csv = Csv::new(out);
+            if resumed {
+                csv.skip_header();
+            }
+            Box::new(csv)
+        }
+        Format::Human => Box::new(Human::new(out)),
+    }
+}
+
+fn journal_path(output: &Path) -> PathBuf {
+    let mut name = output
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".journal");
+    output.with_file_name(name)
+}
+
+/// One journal line: an item finished and its output lines end at byte `end`.
+#[derive(Debug, Serialize, Deserialize)]
+struct JournalEntry {
+    end: u64,
+    key: String,
+    matches: u64,
+    error: bool,
+    seconds: f64,
+}
+
+/// What an interrupted run left: the output cut back and reopened, the items done, and their
+/// totals (so the resumed run's summary and exit code cover the whole scan).
+struct Resumed {
+    file: File,
+    offset: u64,
+    done: HashSet<String>,
+    previous: Summary,
+}
+
+/// Reads the journal, cuts the output back to the last journalled length, and rewrites the
+/// journal without any line the kill cut short.
+fn resume_state(output: &Path, journal: &Path) -> anyhow::Result<Resumed> {
+    let entries: Vec<JournalEntry> = match File::open(journal) {
+        // A line cut by the kill, and anything after it, is simply not there.
+        Ok(f) => BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .map_while(|l| serde_json::from_str(&l).ok())
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", journal.display())),
+    };
+    let offset = entries.last().map_or(0, |e| e.end);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(output)
+        .with_context(|| format!("opening {}", output.display()))?;
+    let len = file.metadata()?.len();
+    if len < offset {
+        anyhow::bail!(
+            "{} is shorter ({len} bytes) than its journal says ({offset}): it was changed by hand; start again without --resume",
+            output.display()
+        );
+    }
+    file.set_len(offset)?;
+    io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
+    let mut j = BufWriter::new(File::create(journal)?);
+    let mut previous = Summary::default();
+    let mut done = HashSet::new();
+    for e in entries {
+        writeln!(j, "{}", serde_json::to_string(&e).expect("plain data"))?;
+        previous.items += 1;
+        previous.matches += e.matches;
+        previous.errors += u64::from(e.error);
+        previous.seconds += e.seconds;
+        done.insert(e.key);
+    }
+    j.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(Resumed {
+        file,
+        offset,
+        done,
+        previous,
+    })
+}
+
+/// Counts bytes written, so the journal knows where each item's lines end.
+struct Counting<W: Write> {
+    inner: W,
+    written: Rc<Cell<u64>>,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written.set(self.written.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes the journal line of each item after the item's own output.
+struct Journaled<'w> {
+    inner: Box<dyn Reporter + 'w>,
+    written: Rc<Cell<u64>>,
+    journal: BufWriter<File>,
+}
+
+impl Reporter for Journaled<'_> {
+    fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
+        self.inner.outcome(o)?;
+        let entry = JournalEntry {
+            end: self.written.get(),
+            key: scan::item_key(&o.item, o.member.as_deref()),
+            matches: o.found.len() as u64,
+            error: o.error.is_some(),
+            seconds: o.seconds,
+        };
+        let line = serde_json::to_string(&entry).expect("plain data");
+        writeln!(self.journal, "{line}")?;
+        self.journal.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.inner.finish(summary)?;
+        self.journal.flush()
+    }
+}

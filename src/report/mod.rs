@@ -1,0 +1,379 @@
+//! Reporting: the scanner pushes each item's [`Outcome`] into a [`Reporter`] and knows nothing
+//! of output formats. [`JsonLines`] (the default), [`Csv`] and [`Human`] are reporters.
+//!
+//! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
+//! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
+//! `speed`, and for failures `item`, `member`, `error`. Fields may be added, never renamed.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::matcher::Match;
+
+/// A match with its track resolved to names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub track: String,
+    pub external_id: String,
+    pub m: Match,
+}
+
+/// Everything learnt about one item.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    pub item: String,
+    pub member: Option<String>,
+    /// Seconds of audio analysed.
+    pub seconds: f64,
+    pub found: Vec<Found>,
+    /// Why the item could not be read, or (with `partial`) what stopped it early.
+    pub error: Option<String>,
+    /// The error cut the item short, but the audio before it was scanned.
+    pub partial: bool,
+}
+
+/// Totals for the end-of-run summary.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    pub items: u64,
+    pub seconds: f64,
+    pub matches: u64,
+    pub errors: u64,
+    /// Items skipped because an earlier run (`--resume`) or another shard has them.
+    pub skipped: u64,
+    pub wall_seconds: f64,
+}
+
+impl Summary {
+    pub fn add(&mut self, o: &Outcome) {
+        self.items += 1;
+        self.seconds += o.seconds;
+        self.matches += o.found.len() as u64;
+        self.errors += u64::from(o.error.is_some());
+    }
+
+    /// A one-paragraph summary for people.
+    pub fn describe(&self) -> String {
+        let speed = if self.wall_seconds > 0.0 {
+            self.seconds / self.wall_seconds
+        } else {
+            0.0
+        };
+        format!(
+            "{} items, {:.2} hours of audio, {} matches, {} errors{}, {:.1} s wall time, {:.0}x real time",
+            self.items,
+            self.seconds / 3600.0,
+            self.matches,
+            self.errors,
+            if self.skipped > 0 {
+                format!(", {} skipped (already done)", self.skipped)
+            } else {
+                String::new()
+            },
+            self.wall_seconds,
+            speed
+        )
+    }
+}
+
+/// Receives outcomes as items finish.
+pub trait Reporter {
+    /// Called once per item, in completion order.
+    fn outcome(&mut self, outcome: &Outcome) -> io::Result<()>;
+    /// Called once at the end.
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct MatchLine<'a> {
+    item: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
+    track: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    external_id: &'a str,
+    score: u32,
+    confidence: f64,
+    item_start: f64,
+    item_end: f64,
+    track_start: f64,
+    track_end: f64,
+    speed: f64,
+}
+
+#[derive(Serialize)]
+struct ErrorLine<'a> {
+    item: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
+    error: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+}
+
+/// Rounds seconds to milliseconds for output.
+fn ms(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl<'a> MatchLine<'a> {
+    fn new(o: &'a Outcome, f: &'a Found) -> Self {
+        MatchLine {
+            item: &o.item,
+            member: o.member.as_deref(),
+            track: &f.track,
+            external_id: &f.external_id,
+            score: f.m.score,
+            confidence: (f.m.confidence * 10000.0).round() / 10000.0,
+            item_start: ms(f.m.item_start),
+            item_end: ms(f.m.item_end),
+            track_start: ms(f.m.track_start),
+            track_end: ms(f.m.track_end),
+            speed: f.m.speed,
+        }
+    }
+}
+
+/// The lines an outcome becomes in JSON Lines: one per match, then one for its error if any.
+pub fn json_lines(o: &Outcome) -> Vec<String> {
+    let mut lines: Vec<String> = o
+        .found
+        .iter()
+        .map(|f| serde_json::to_string(&MatchLine::new(o, f)).expect("plain data serialises"))
+        .collect();
+    if let Some(error) = &o.error {
+        let line = ErrorLine {
+            item: &o.item,
+            member: o.member.as_deref(),
+            error,
+            partial: o.partial,
+        };
+        lines.push(serde_json::to_string(&line).expect("plain data serialises"));
+    }
+    lines
+}
+
+/// One JSON object per line per match or error.
+pub struct JsonLines<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out }
+    }
+}
+
+impl<W: Write> Reporter for JsonLines<W> {
+    fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
+        for line in json_lines(o) {
+            writeln!(self.out, "{line}")?;
+        }
+        // A kill must lose at most the items in flight.
+        self.out.flush()
+    }
+}
+
+/// Comma-separated values with a header row; errors fill the `error` column.
+pub struct Csv<W: Write> {
+    out: W,
+    header_written: bool,
+}
+
+impl<W: Write> Csv<W> {
+    pub fn new(out: W) -> Self {
+        Csv {
+            out,
+            header_written: false,
+        }
+    }
+
+    /// For appending to a file that already has the header row.
+    pub fn skip_header(&mut self) {
+        self.header_written = true;
+    }
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+impl<W: Write> Reporter for Csv<W> {
+    fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
+        if !self.header_written {
+            writeln!(
+                self.out,
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error"
+            )?;
+            self.header_written = true;
+        }
+        let member = csv_field(o.member.as_deref().unwrap_or(""));
+        let item = csv_field(&o.item);
+        for f in &o.found {
+            let m = &f.m;
+            writeln!(
+                self.out,
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},",
+                csv_field(&f.track),
+                csv_field(&f.external_id),
+                m.score,
+                m.confidence,
+                m.item_start,
+                m.item_end,
+                m.track_start,
+                m.track_end,
+                m.speed
+            )?;
+        }
+        if let Some(e) = &o.error {
+            writeln!(self.out, "{item},{member},,,,,,,,,,{}", csv_field(e))?;
+        }
+        self.out.flush()
+    }
+}
+
+/// Readable lines for a person at a terminal (`earmark query`).
+pub struct Human<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Human<W> {
+    pub fn new(out: W) -> Self {
+        Human { out }
+    }
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0);
+    format!("{}:{:04.1}", (s / 60.0) as u64, s % 60.0)
+}
+
+impl<W: Write> Reporter for Human<W> {
+    fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
+        let name = match &o.member {
+            Some(m) => format!("{} :: {m}", o.item),
+            None => o.item.clone(),
+        };
+        if o.found.is_empty() && o.error.is_none() {
+            writeln!(
+                self.out,
+                "{name}: no catalogue recording found ({:.1} s scanned)",
+                o.seconds
+            )?;
+        }
+        for f in &o.found {
+            let m = &f.m;
+            let ext = if f.external_id.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", f.external_id)
+            };
+            let speed = if m.speed == 1.0 {
+                String::new()
+            } else {
+                format!(", speed {:.3}", m.speed)
+            };
+            writeln!(
+                self.out,
+                "{name}: {}{ext} at {}–{} of the item = {}–{} of the track (score {}, confidence {:.3}{speed})",
+                f.track,
+                clock(m.item_start),
+                clock(m.item_end),
+                clock(m.track_start),
+                clock(m.track_end),
+                m.score,
+                m.confidence
+            )?;
+        }
+        if let Some(e) = &o.error {
+            let what = if o.partial { "warning" } else { "error" };
+            writeln!(self.out, "{name}: {what}: {e}")?;
+        }
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        writeln!(self.out, "{}", summary.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::TrackId;
+
+    fn outcome() -> Outcome {
+        Outcome {
+            item: "dump/a,b.tar".into(),
+            member: Some("000001.mp3".into()),
+            seconds: 10.0,
+            found: vec![Found {
+                track: "wesnoth/battle.ogg".into(),
+                external_id: String::new(),
+                m: Match {
+                    track: TrackId(0),
+                    score: 42,
+                    confidence: 0.999_99,
+                    item_start: 0.1234,
+                    item_end: 9.5,
+                    track_start: 3.0,
+                    track_end: 12.4,
+                    speed: 1.0,
+                },
+            }],
+            error: None,
+            partial: false,
+        }
+    }
+
+    #[test]
+    fn json_lines_keep_the_contract_fields() {
+        let lines = json_lines(&outcome());
+        let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        for key in [
+            "item",
+            "member",
+            "track",
+            "score",
+            "confidence",
+            "item_start",
+            "item_end",
+            "track_start",
+            "track_end",
+            "speed",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["item_start"], 0.123);
+        let plain = Outcome {
+            member: None,
+            found: vec![],
+            error: Some("broken".into()),
+            ..outcome()
+        };
+        let e: serde_json::Value = serde_json::from_str(&json_lines(&plain)[0]).unwrap();
+        assert!(e.get("member").is_none());
+        assert_eq!(e["error"], "broken");
+    }
+
+    #[test]
+    fn csv_quotes_awkward_names() {
+        let mut out = Vec::new();
+        Csv::new(&mut out).outcome(&outcome()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("\"dump/a,b.tar\",000001.mp3,wesnoth/battle.ogg,")
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Scanning: the parallel driver. [`source`] turns inputs into items; workers decode,
+//! fingerprint and match each item; outcomes go to a [`Reporter`] as items finish.
+//!
+//! One thread walks the inputs and reads archive members into a bounded queue, `jobs` rayon
+//! workers take items from it, and the calling thread reports. Memory is bounded by the queue
+//! length times the item size limit, however large the dump. A panic while processing an item
+//! becomes an error record for that item.
+
+pub mod source;
+
+use std::collections::HashSet;
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::time::Instant;
+
+use memmap2::Mmap;
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use symphonia::core::io::MediaSource;
+
+use crate::audio;
+use crate::config::{Limits, QueryParams};
+use crate::error::{Error, Result};
+use crate::fingerprint::{Density, Fingerprinter};
+use crate::index::Index;
+use crate::matcher::Matcher;
+use crate::report::{Found, Outcome, Reporter, Summary};
+pub use source::{Item, ItemData};
+
+/// The key of an item in resume journals: the path, then NUL and the member for archive members.
+pub fn item_key(item: &str, member: Option<&str>) -> String {
+    match member {
+        Some(m) => format!("{item}\u{0}{m}"),
+        None => item.to_string(),
+    }
+}
+
+/// Which part of a dump this run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based shard number, below `count`.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `K/N` (1-based K, as users count shards: `--shard 1/4` … `--shard 4/4`).
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || Error::Invalid(format!("--shard wants K/N with 1 <= K <= N, got {s:?}"));
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard {
+            index: k - 1,
+            count: n,
+        })
+    }
+
+    /// Whether this shard owns the top-level item (a file or a whole archive). The choice is a
+    /// fixed hash of the path (FNV-1a), so it is stable when the dump is listed again.
+    pub fn owns(&self, item: &str) -> bool {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in item.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// How a scan runs.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    pub query: QueryParams,
+    pub limits: Limits,
+    pub shard: Option<Shard>,
+    /// Keys ([`Item::key`]) of items already done by an earlier run.
+    pub done: HashSet<String>,
+    /// Show a progress line on stderr.
+    pub progress: bool,
+}
+
+/// Scans `inputs` against `index`, reporting every item's outcome to `reporter`.
+///
+/// Returns the totals; fails only when the reporter fails (output lost, disk full), never
+/// because of one item.
+pub fn scan(
+    index: &Index<Mmap>,
+    inputs: &[std::path::PathBuf],
+    options: &ScanOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let jobs = if options.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.jobs
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("earmark-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?;
+    let mut summary = Summary::default();
+    let mut progress = options.progress.then(|| Progress::new(inputs));
+
+    let (item_tx, item_rx) = sync_channel::<Item>(jobs * 2);
+    let (out_tx, out_rx) = sync_channel::<Outcome>(jobs * 2);
+    let skipped = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let (skipped, stop) = (&skipped, &stop);
+        scope.spawn(move || {
+            source::walk(inputs, &options.limits, &mut |item| {
+                let mine = options.shard.is_none_or(|s| s.owns(&item.item));
+                if !mine || options.done.contains(&item.key()) {
+                    skipped.fetch_add(u64::from(mine), Ordering::Relaxed);
+                    return true;
+                }
+                !stop.load(Ordering::Relaxed) && item_tx.send(item).is_ok()
+            });
+        });
+        let pool = &pool;
+        scope.spawn(move || run_workers(pool, item_rx, index, options, out_tx));
+        let mut failure = None;
+        for outcome in out_rx.iter() {
+            if failure.is_some() {
+                // Output is lost (disk full, say): items in flight drain unreported, and are
+                // neither counted nor journalled, so --resume does them again.
+                continue;
+            }
+            match reporter.outcome(&outcome) {
+                Ok(()) => summary.add(&outcome),
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure = Some(e);
+                }
+            }
+            if let Some(p) = progress.as_mut() {
+                p.update(&summary, started);
+            }
+        }
+        failure
+    });
+    if let Some(p) = progress.as_mut() {
+        p.clear();
+    }
+    summary.skipped = skipped.into_inner();
+    summary.wall_seconds = started.elapsed().as_secs_f64();
+    if let Some(e) = result {
+        return Err(Error::io("output", e));
+    }
+    reporter
+        .finish(&summary)
+        .map_err(|e| Error::io("output", e))?;
+    Ok(summary)
+}
+
+fn run_workers(
+    pool: &rayon::ThreadPool,
+    items: Receiver<Item>,
+    index: &Index<Mmap>,
+    options: &ScanOptions,
+    out: std::sync::mpsc::SyncSender<Outcome>,
+) {
+    pool.install(|| {
+        items
+            .into_iter()
+            .par_bridge()
+            .for_each_with(out, |out, item| {
+                let _ = out.send(process_item(index, item, &options.query, &options.limits));
+            });
+    });
+}
+
+/// Decodes, fingerprints and matches one item. Never panics: a panic inside becomes the
+/// item's error.
+pub fn process_item<D: AsRef<[u8]>>(
+    index: &Index<D>,
+    item: Item,
+    query: &QueryParams,
+    limits: &Limits,
+) -> Outcome {
+    let mut outcome = Outcome {
+        item: item.item.clone(),
+        member: item.member.clone(),
+        ..Outcome::default()
+    };
+    let ext = item.extension();
+    let source: Box<dyn MediaSource> = match item.data {
+        ItemData::Failed(why) => {
+            outcome.error = Some(why);
+            return outcome;
+        }
+        ItemData::Bytes(bytes) => Box::new(Cursor::new(bytes)),
+        ItemData::File(path) => match std::fs::File::open(&path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                outcome.error = Some(Error::io(&path, e).to_string());
+                return outcome;
+            }
+        },
+    };
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        identify(index, source, ext.as_deref(), query, limits)
+    }));
+    match run {
+        Ok(Ok((found, decoded))) => {
+            outcome.seconds = decoded.seconds;
+            outcome.found = found;
+            outcome.partial = decoded.problem.is_some();
+            outcome.error = decoded.problem;
+        }
+        Ok(Err(e)) => outcome.error = Some(e.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            outcome.error = Some(Error::DecoderPanic { message }.to_string());
+        }
+    }
+    outcome
+}
+
+/// The pipeline for one item: decode → fingerprint → match, streaming.
+pub fn identify<D: AsRef<[u8]>>(
+    index: &Index<D>,
+    source: Box<dyn MediaSource + '_>,
+    extension: Option<&str>,
+    query: &QueryParams,
+    limits: &Limits,
+) -> Result<(Vec<Found>, audio::Decoded)> {
+    let params = *index.params();
+    let mut fingerprinter = Fingerprinter::new(&params, Density::query(query));
+    let mut matcher = Matcher::new(index, *query);
+    let decoded = audio::decode(
+        source,
+        extension,
+        params.sample_rate,
+        limits,
+        &mut |samples| {
+            fingerprinter.push(samples);
+            matcher.add(fingerprinter.take());
+        },
+    )?;
+    matcher.add(fingerprinter.finish().0);
+    let found = matcher
+        .finish()
+        .into_iter()
+        .map(|m| {
+            let track = index
+                .track(m.track)
+                .expect("matches only name tracks in the table");
+            Found {
+                track: track.id.to_string(),
+                external_id: track.external_id.to_string(),
+                m,
+            }
+        })
+        .collect();
+    Ok((found, decoded))
+}
+
+/// The progress line on stderr.
+struct Progress {
+    last: Instant,
+    total_bytes: std::sync::Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new(inputs: &[std::path::PathBuf]) -> Self {
+        // Sizing the dump can take a while on millions of files: do it on the side.
+        let total_bytes = std::sync::Arc::new(AtomicU64::new(0));
+        let inputs = inputs.to_vec();
+        let total = total_bytes.clone();
+        std::thread::spawn(move || {
+            let sum: u64 = inputs.iter().map(|p| du(p)).sum();
+            total.store(sum, Ordering::Relaxed);
+        });
+        Progress {
+            last: Instant::now(),
+            total_bytes,
+        }
+    }
+
+    fn update(&mut self, s: &Summary, started: Instant) {
+        if self.last.elapsed().as_millis() < 250 {
+            return;
+        }
+        self.last = Instant::now();
+        let wall = started.elapsed().as_secs_f64().max(1e-3);
+        let _ = self.total_bytes.load(Ordering::Relaxed);
+        eprint!(
+            "\r\x1b[2K{} items, {:.2} h of audio, {:.0}x real time, {:.1} items/s, {} matches, {} errors",
+            s.items,
+            s.seconds / 3600.0,
+            s.seconds / wall,
+            s.items as f64 / wall,
+            s.matches,
+            s.errors
+        );
+    }
+
+    fn clear(&mut self) {
+        eprint!("\r\x1b[2K");
+    }
+}
+
+fn du(path: &std::path::Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| du(&e.path())).sum())
+            .unwrap_or(0),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_items() {
+        let shards: Vec<Shard> = (1..=4)
+            .map(|k| Shard::parse(&format!("{k}/4")).unwrap())
+            .collect();
+        for i in 0..200 {
+            let item = format!("dump/{i:06}.tar");
+            assert_eq!(shards.iter().filter(|s| s.owns(&item)).count(), 1);
+        }
+        assert!(
+            Shard::parse("0/4").is_err()
+                && Shard::parse("5/4").is_err()
+                && Shard::parse("x").is_err()
+        );
+    }
+}

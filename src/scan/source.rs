@@ -1,0 +1,490 @@
+//! Sources: command-line inputs (files, directories, tar, tar.gz, zip) become a stream of
+//! [`Item`]s, each one audio file or archive member.
+//!
+//! Rules, so that a hostile dump cannot hurt the machine or hide items:
+//! - Archives are recognised by content (zip, gzip, tar magic); the extension is a hint.
+//!   Members are read into memory, never extracted, so nothing is written anywhere.
+//! - Inside directories and archives, only files with an audio extension are items (a dump's
+//!   `.json`, `.txt` and `.jpg` side files are skipped silently); a file named on the command
+//!   line is always tried.
+//! - Symbolic links to files are followed; links to directories are not (no loops).
+//!   FIFOs, sockets and devices are reported and skipped: reading them could block forever.
+//! - A member larger than the item size limit, or whose data ends early, gets an error record.
+//!   Archives inside archives are reported, not opened.
+//! - Member names are kept as given (lossily decoded when not UTF-8); they are labels only.
+
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::config::Limits;
+use crate::error::{Error, Result};
+
+/// Extensions of audio files considered inside directories and archives (lower case).
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "mp2", "mp1", "m4a", "m4b", "mp4", "aac", "flac", "ogg", "oga", "opus", "webm", "mkv",
+    "mka", "wav", "wave", "aif", "aiff", "aifc", "caf", "alac",
+];
+const ARCHIVE_EXTENSIONS: &[&str] = &["zip", "pk3", "tar", "tgz", "gz"];
+
+/// Where an item's bytes are.
+#[derive(Debug)]
+pub enum ItemData {
+    /// A plain file, read by the worker that decodes it.
+    File(PathBuf),
+    /// An archive member, already read into memory.
+    Bytes(Vec<u8>),
+    /// The item could not be read; the scanner reports this error for it.
+    Failed(String),
+}
+
+/// One unit of scanning work: a plain file or one archive member.
+#[derive(Debug)]
+pub struct Item {
+    /// The file or archive, as reached from the command-line argument.
+    pub item: String,
+    /// Path inside the archive; `None` for plain files.
+    pub member: Option<String>,
+    pub data: ItemData,
+}
+
+impl Item {
+    /// The extension of the member or file name, lower case, as a decoding hint.
+    pub fn extension(&self) -> Option<String> {
+        let name = self.member.as_deref().unwrap_or(&self.item);
+        Path::new(name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+    }
+
+    /// A stable key for resume files and sharding.
+    pub fn key(&self) -> String {
+        super::item_key(&self.item, self.member.as_deref())
+    }
+
+    fn failed(item: String, member: Option<String>, why: String) -> Self {
+        Item {
+            item,
+            member,
+            data: ItemData::Failed(why),
+        }
+    }
+}
+
+fn has_extension(name: &str, list: &[&str]) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| list.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// Whether a member or directory entry of this name is scanned.
+pub fn is_audio_name(name: &str) -> bool {
+    has_extension(name, AUDIO_EXTENSIONS)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Zip,
+    Tar,
+    TarGz,
+    Other,
+}
+
+fn sniff(path: &Path) -> std::io::Result<Kind> {
+    let mut head = [0u8; 512];
+    let mut f = File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        let k = f.read(&mut head[n..])?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    Ok(
+        if n >= 4 && (&head[..4] == b"PK\x03\x04" || &head[..4] == b"PK\x05\x06") {
+            Kind::Zip
+        } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
+            Kind::TarGz
+        } else if n >= 262 && &head[257..262] == b"ustar" {
+            Kind::Tar
+        } else {
+            Kind::Other
+        },
+    )
+}
+
+/// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
+/// entries sorted by name). `emit` returns `false` to stop early.
+pub fn walk(inputs: &[PathBuf], limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) {
+    for input in inputs {
+        let shown = input.display().to_string();
+        if !visit(input, shown, true, limits, emit) {
+            return;
+        }
+    }
+}
+
+fn visit(
+    path: &Path,
+    shown: String,
+    named: bool,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        match fs::metadata(path) {
+            Ok(target) if target.is_file() => {}
+            Ok(target) if target.is_dir() && named => return visit_dir(path, &shown, limits, emit),
+            Ok(target) if target.is_dir() => return true,
+            Ok(_) => {
+                return emit(Item::failed(
+                    shown,
+                    None,
+                    "not a regular file (FIFO, socket or device): skipped".into(),
+                ));
+            }
+            Err(e) => {
+                return emit(Item::failed(
+                    shown,
+                    None,
+                    format!("broken symbolic link: {e}"),
+                ));
+            }
+        }
+    } else if ft.is_dir() {
+        return visit_dir(path, &shown, limits, emit);
+    } else if !ft.is_file() {
+        return emit(Item::failed(
+            shown,
+            None,
+            "not a regular file (FIFO, socket or device): skipped".into(),
+        ));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kind = match sniff(path) {
+        Ok(k) => k,
+        Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
+    };
+    match kind {
+        Kind::Zip => read_zip(path, &shown, limits, emit),
+        Kind::Tar => match File::open(path) {
+            Ok(f) => read_tar(BufReader::new(f), &shown, limits, emit),
+            Err(e) => emit(Item::failed(shown, None, format!("cannot read: {e}"))),
+        },
+        Kind::TarGz => match File::open(path) {
+            Ok(f) => read_tar(
+                flate2::read::GzDecoder::new(BufReader::new(f)),
+                &shown,
+                limits,
+                emit,
+            ),
+            Err(e) => emit(Item::failed(shown, None, format!("cannot read: {e}"))),
+        },
+        Kind::Other if named || is_audio_name(&name) => {
+            if meta.len() > limits.max_item_bytes {
+                return emit(Item::failed(shown, None, too_big(meta.len(), limits)));
+            }
+            emit(Item {
+                item: shown,
+                member: None,
+                data: ItemData::File(path.to_path_buf()),
+            })
+        }
+        Kind::Other => true,
+    }
+}
+
+fn visit_dir(
+    path: &Path,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let entries = match fs::read_dir(path) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            return emit(Item::failed(
+                shown.to_string(),
+                None,
+                format!("cannot list directory: {e}"),
+            ));
+        }
+    };
+    let mut entries = entries;
+    entries.sort();
+    for entry in entries {
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let child = Path::new(shown).join(&name).display().to_string();
+        let is_dir = fs::symlink_metadata(&entry)
+            .map(|m| m.is_dir())
+            .unwrap_or(false);
+        if !is_dir && !is_audio_name(&name) && !has_extension(&name, ARCHIVE_EXTENSIONS) {
+            continue;
+        }
+        if !visit(&entry, child, false, limits, emit) {
+            return false;
+        }
+    }
+    true
+}
+
+fn too_big(size: u64, limits: &Limits) -> String {
+    Error::LimitExceeded {
+        what: format!("item size {size} bytes"),
+        limit: format!("{} bytes", limits.max_item_bytes),
+        option: "--max-item-bytes",
+    }
+    .to_string()
+}
+
+/// Reads at most `limit + 1` bytes, so a member that lies about its size cannot grow without bound.
+fn read_bounded(
+    r: &mut dyn Read,
+    declared: u64,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    let mut buf = Vec::with_capacity(declared.min(limit).min(64 << 20) as usize);
+    r.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("member data unreadable: {e}"))?;
+    if buf.len() as u64 > limit {
+        return Err(format!(
+            "member expands past the {limit}-byte item limit (a compression bomb?)"
+        ));
+    }
+    Ok(buf)
+}
+
+fn member_item(shown: &str, name: String, data: std::result::Result<Vec<u8>, String>) -> Item {
+    let data = match data {
+        Ok(bytes) if has_extension(&name, ARCHIVE_EXTENSIONS) => {
+            drop(bytes);
+            ItemData::Failed("archive inside an archive: not opened".into())
+        }
+        Ok(bytes) => ItemData::Bytes(bytes),
+        Err(why) => ItemData::Failed(why),
+    };
+    Item {
+        item: shown.to_string(),
+        member: Some(name),
+        data,
+    }
+}
+
+fn read_tar(
+    reader: impl Read,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            return emit(Item::failed(
+                shown.to_string(),
+                None,
+                format!("unreadable tar: {e}"),
+            ));
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                // A broken header or data running past the end: nothing after it can be trusted.
+                return emit(Item::failed(
+                    shown.to_string(),
+                    None,
+                    format!("tar archive broken, later members lost: {e}"),
+                ));
+            }
+        };
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if !entry.header().entry_type().is_file()
+            || !(is_audio_name(&name) || has_extension(&name, ARCHIVE_EXTENSIONS))
+        {
+            continue;
+        }
+        let declared = entry.size();
+        let data = if declared > limits.max_item_bytes {
+            Err(too_big(declared, limits))
+        } else {
+            read_bounded(&mut entry, declared, limits.max_item_bytes).and_then(|b| {
+                if (b.len() as u64) < declared {
+                    Err(format!("member cut short: {} of {declared} bytes", b.len()))
+                } else {
+                    Ok(b)
+                }
+            })
+        };
+        let cut_short =
+            matches!(&data, Err(why) if why.contains("cut short") || why.contains("unreadable"));
+        if !emit(member_item(shown, name, data)) {
+            return false;
+        }
+        if cut_short {
+            return true;
+        }
+    }
+    true
+}
+
+fn read_zip(path: &Path, shown: &str, limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) -> bool {
+    let open = File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|e| e.to_string()));
+    let mut archive = match open {
+        Ok(a) => a,
+        Err(e) => {
+            return emit(Item::failed(
+                shown.to_string(),
+                None,
+                format!("unreadable zip: {e}"),
+            ));
+        }
+    };
+    for i in 0..archive.len() {
+        let (name, data) = match archive.by_index(i) {
+            Ok(mut file) => {
+                let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+                if !file.is_file()
+                    || !(is_audio_name(&name) || has_extension(&name, ARCHIVE_EXTENSIONS))
+                {
+                    continue;
+                }
+                let declared = file.size();
+                let data = if declared > limits.max_item_bytes {
+                    Err(too_big(declared, limits))
+                } else {
+                    read_bounded(&mut file, declared, limits.max_item_bytes)
+                };
+                (name, data)
+            }
+            Err(e) => (format!("#{i}"), Err(format!("unreadable zip member: {e}"))),
+        };
+        if !emit(member_item(shown, name, data)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Reads a plain file item, refusing files over the size limit (they may have grown since listed).
+pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = Vec::new();
+    file.take(limits.max_item_bytes + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    if buf.len() as u64 > limits.max_item_bytes {
+        return Err(Error::LimitExceeded {
+            what: "item size".into(),
+            limit: format!("{} bytes", limits.max_item_bytes),
+            option: "--max-item-bytes",
+        });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(inputs: &[PathBuf]) -> Vec<(String, Option<String>, String)> {
+        let mut out = Vec::new();
+        walk(inputs, &Limits::default(), &mut |item| {
+            let what = match item.data {
+                ItemData::File(_) => "file".to_string(),
+                ItemData::Bytes(b) => format!("{} bytes", b.len()),
+                ItemData::Failed(why) => format!("failed: {why}"),
+            };
+            out.push((item.item, item.member, what));
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn lists_directories_tars_and_zips() {
+        let dump = PathBuf::from("testdata/dump");
+        let items = collect(&[dump]);
+        let names: Vec<String> = items
+            .iter()
+            .map(|(i, m, _)| format!("{i}|{}", m.clone().unwrap_or_default()))
+            .collect();
+        assert!(
+            names.contains(&"testdata/dump/shard-000000.tar|000001.opus".to_string()),
+            "{names:?}"
+        );
+        assert!(names.contains(&"testdata/dump/shard-000001.tar.gz|000003.webm".to_string()));
+        assert!(names.contains(&"testdata/dump/fma-000.zip|000/000123.mp3".to_string()));
+        assert!(names.contains(&"testdata/dump/broken/empty.mp3|".to_string()));
+        assert!(
+            !names.iter().any(|n| n.ends_with(".json")),
+            "side files are not items"
+        );
+        assert!(items.iter().all(|(_, _, what)| !what.starts_with("failed")));
+    }
+
+    #[test]
+    fn hostile_tar_members_get_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evil.tar");
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_cksum();
+        builder
+            .append_data(&mut header.clone(), "ok.mp3", &b"abc"[..])
+            .unwrap();
+        builder
+            .append_data(&mut header.clone(), "inner.zip", &b"PK\x03"[..])
+            .unwrap();
+        let mut bytes = builder.into_inner().unwrap();
+        // A member whose header claims far more data than the archive holds.
+        let mut liar = tar::Header::new_gnu();
+        liar.set_path("liar.mp3").unwrap();
+        liar.set_size(1 << 20);
+        liar.set_cksum();
+        bytes.truncate(bytes.len() - 1024);
+        bytes.extend_from_slice(liar.as_bytes());
+        bytes.extend_from_slice(&[7u8; 600]);
+        fs::write(&path, bytes).unwrap();
+        let items = collect(&[path]);
+        assert_eq!(items[0].2, "3 bytes");
+        assert!(items[1].2.contains("archive inside an archive"));
+        assert!(items[2].2.starts_with("failed"), "{items:?}");
+    }
+
+    #[test]
+    fn special_files_and_dangling_links_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("dangling.mp3");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        let loop_dir = dir.path().join("loop");
+        std::os::unix::fs::symlink(dir.path(), &loop_dir).unwrap();
+        let items = collect(&[dir.path().to_path_buf()]);
+        assert_eq!(
+            items.len(),
+            1,
+            "the directory loop is not followed: {items:?}"
+        );
+        assert!(items[0].2.contains("broken symbolic link"));
+    }
+}

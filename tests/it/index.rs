@@ -1,0 +1,83 @@
+use crate::common::*;
+
+#[test]
+fn info_and_verify_describe_a_sound_index() {
+    let index = catalogue_index();
+    let info = run(&["info", index.to_str().unwrap(), "--tracks"]);
+    assert!(info.status.success());
+    let text = String::from_utf8(info.stdout).unwrap();
+    assert!(text.contains("tracks       5"), "{text}");
+    assert!(text.contains("param        sample_rate_hz = 8000"));
+    assert!(text.contains("wesnoth/battle.ogg  [XX-EAR-26-00001]"));
+    let verify = run(&["verify", index.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn a_damaged_index_is_refused_or_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(catalogue_index()).unwrap();
+    let flipped = dir.path().join("flipped.earmark");
+    let mut b = bytes.clone();
+    let mid = b.len() / 2;
+    b[mid] ^= 0xff;
+    std::fs::write(&flipped, &b).unwrap();
+    let out = run(&["verify", flipped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+    let cut = dir.path().join("cut.earmark");
+    std::fs::write(&cut, &bytes[..bytes.len() - 7]).unwrap();
+    let out = run(&["info", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+}
+
+#[test]
+fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.earmark");
+    let p = path.to_str().unwrap();
+    let wesnoth = testdata("catalogue/wesnoth");
+    let ufoai = testdata("catalogue/ufoai");
+    assert!(
+        run(&["index", wesnoth.to_str().unwrap(), "-o", p])
+            .status
+            .success()
+    );
+    let out = run(&[
+        "index",
+        ufoai.to_str().unwrap(),
+        wesnoth.to_str().unwrap(),
+        "-o",
+        p,
+        "--append",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("indexed 2 tracks") && stderr.contains("3 already indexed"),
+        "{stderr}"
+    );
+    let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
+    assert!(info.contains("tracks       5"));
+    // The grown index finds tracks from both runs.
+    let q = run(&[
+        "query",
+        testdata("dump/medley.mp3").to_str().unwrap(),
+        "--index",
+        p,
+    ]);
+    let text = String::from_utf8(q.stdout).unwrap();
+    assert!(
+        text.contains("battle.ogg") && text.contains("basrah.mp3"),
+        "{text}"
+    );
+}

@@ -1,0 +1,58 @@
+use crate::common::*;
+
+#[test]
+fn resume_after_an_interruption_gives_exactly_the_uninterrupted_lines() {
+    let index = catalogue_index();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl");
+    let dump = testdata("dump");
+    let args = |out: &std::path::Path| {
+        vec![
+            "scan".to_string(),
+            dump.to_str().unwrap().to_string(),
+            "--index".into(),
+            index.to_str().unwrap().into(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+            "--jobs".into(),
+            "1".into(),
+        ]
+    };
+    let out = earmark().args(args(&full)).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let expected = std::fs::read_to_string(&full).unwrap();
+
+    // Simulate a kill: keep the journal's first entries, and leave half-written lines of the
+    // next item behind in the output.
+    let partial = dir.path().join("partial.jsonl");
+    let journal = std::fs::read_to_string(dir.path().join("full.jsonl.journal")).unwrap();
+    let kept: Vec<&str> = journal.lines().take(9).collect();
+    let last: serde_json::Value = serde_json::from_str(kept[kept.len() - 1]).unwrap();
+    let offset = last["end"].as_u64().unwrap();
+    let mut text = expected.as_bytes()[..offset as usize].to_vec();
+    text.extend_from_slice(b"{\"item\":\"half a line");
+    std::fs::write(&partial, text).unwrap();
+    std::fs::write(
+        dir.path().join("partial.jsonl.journal"),
+        format!("{}\n{{\"end\":12,\"ke", kept.join("\n")),
+    )
+    .unwrap();
+
+    let mut resume = args(&partial);
+    resume.push("--resume".into());
+    let out = earmark().args(resume).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = std::fs::read_to_string(&partial).unwrap();
+    let sorted = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&resumed), sorted(&expected));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("9 items were already done"));
+}

@@ -1,0 +1,217 @@
+use crate::common::*;
+
+fn scan_dump(extra: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let index = catalogue_index();
+    let mut args = vec![
+        "scan",
+        testdata("dump").to_str().unwrap().to_owned().leak() as &str,
+        "--index",
+        index.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    (out, lines)
+}
+
+fn lines_for<'a>(
+    lines: &'a [serde_json::Value],
+    item: &str,
+    member: Option<&str>,
+) -> Vec<&'a serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l["item"] == item && l.get("member").and_then(|m| m.as_str()) == member)
+        .collect()
+}
+
+#[test]
+fn finds_every_catalogue_clip_at_the_right_place_in_every_codec_and_container() {
+    let (out, lines) = scan_dump(&[]);
+    // Broken fixtures are in the dump, so the scan completes with errors.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut checked = 0;
+    for t in truth()
+        .iter()
+        .filter(|t| !t.track.is_empty() && t.track != "ERROR")
+    {
+        let item = dump_item(&t.item);
+        let found: Vec<_> = lines_for(&lines, &item, t.member.as_deref())
+            .into_iter()
+            .filter(|l| l["track"] == t.track.as_str())
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{} {:?} ({}): expected one match of {}, got {found:?}",
+            t.item,
+            t.member,
+            t.degradation,
+            t.track
+        );
+        let m = found[0];
+        let f = |k: &str| m[k].as_f64().unwrap();
+        // The match is aligned: item time maps to track time as in the truth.
+        let offset = f("track_start") - f("item_start");
+        assert!(
+            (offset - (t.track_start - t.item_start)).abs() <= 0.5,
+            "{} ({}): offset {offset} vs {}",
+            t.item,
+            t.degradation,
+            t.track_start - t.item_start
+        );
+        // It lies inside the true segment and covers a good part of it.
+        assert!(
+            f("item_start") >= t.item_start - 1.0
+                && f("item_end") <= t.item_start + t.duration + 1.0,
+            "{}: {m}",
+            t.item
+        );
+        assert!(
+            f("item_end") - f("item_start") >= 0.4 * t.duration,
+            "{} ({}): covers too little: {m}",
+            t.item,
+            t.degradation
+        );
+        assert!((f("speed") - 1.0).abs() < 0.01, "{}: {m}", t.item);
+        assert!(f("confidence") > 0.9 && f("score") >= 10.0);
+        checked += 1;
+    }
+    assert!(
+        checked >= 20,
+        "truth.tsv lists {checked} catalogue segments"
+    );
+}
+
+#[test]
+fn accuses_nothing_that_is_not_in_the_catalogue() {
+    let (_, lines) = scan_dump(&[]);
+    for t in truth().iter().filter(|t| t.track.is_empty()) {
+        let item = dump_item(&t.item);
+        let found = lines_for(&lines, &item, t.member.as_deref());
+        assert!(
+            found.is_empty(),
+            "{} {:?} is not in the catalogue, yet: {found:?}",
+            t.item,
+            t.member
+        );
+    }
+    // The medley's middle third is a song from outside the catalogue: nothing reported there.
+    for l in lines_for(&lines, &dump_item("medley.mp3"), None) {
+        let (s, e) = (
+            l["item_start"].as_f64().unwrap(),
+            l["item_end"].as_f64().unwrap(),
+        );
+        assert!(
+            e <= 9.0 || s >= 15.0,
+            "match inside the foreign part of the medley: {l}"
+        );
+    }
+}
+
+#[test]
+fn every_broken_file_gets_an_error_record_and_the_scan_completes() {
+    let (out, lines) = scan_dump(&[]);
+    assert_eq!(out.status.code(), Some(3));
+    for t in truth().iter().filter(|t| t.track == "ERROR") {
+        let item = dump_item(&t.item);
+        let errors: Vec<_> = lines_for(&lines, &item, None)
+            .into_iter()
+            .filter(|l| l.get("error").is_some())
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{}: expected one error record, got {errors:?}",
+            t.item
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("4 errors"), "{stderr}");
+}
+
+#[test]
+fn csv_output_has_the_same_matches() {
+    let index = catalogue_index();
+    let out = run(&[
+        "scan",
+        testdata("dump/medley.mp3").to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[0].starts_with("item,member,track,external_id,score,confidence,item_start"));
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows[1].contains("wesnoth/battle.ogg,XX-EAR-26-00001"));
+    assert!(rows[2].contains("ufoai/basrah.mp3,XX-EAR-26-00005"));
+}
+
+#[test]
+fn query_prints_for_a_person_and_exit_codes_say_what_happened() {
+    let index = catalogue_index();
+    let out = run(&[
+        "query",
+        testdata("dump/clip-mp3.mp3").to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("wesnoth/battle.ogg [XX-EAR-26-00001] at 0:0"),
+        "{text}"
+    );
+    let none = run(&[
+        "query",
+        testdata("dump/not-in-catalogue.mp3").to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        String::from_utf8(none.stdout)
+            .unwrap()
+            .contains("no catalogue recording found")
+    );
+    let bad = run(&[
+        "query",
+        "nonexistent.mp3",
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(3));
+    let no_index = run(&[
+        "query",
+        testdata("dump/clip-mp3.mp3").to_str().unwrap(),
+        "--index",
+        testdata("dump/clip-mp3.mp3").to_str().unwrap(),
+    ]);
+    assert_eq!(no_index.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_index.stderr).contains("not an earmark index"));
+}
+
+#[test]
+fn shards_split_the_dump_without_overlap_or_loss() {
+    let (_, whole) = scan_dump(&[]);
+    let mut union = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let (_, part) = scan_dump(&["--shard", shard.as_str(), "--jobs", "1"]);
+        union.extend(part);
+    }
+    let key = |v: &serde_json::Value| v.to_string();
+    let mut a: Vec<String> = whole.iter().map(key).collect();
+    let mut b: Vec<String> = union.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
