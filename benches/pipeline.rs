@@ -1,1 +1,147 @@
-fn main() {}
+//! Per-stage benchmarks on a real 10 s, 128 kbit/s stereo MP3 (testdata/dump/clip-mp3.mp3):
+//! symphonia decoding alone against the whole pipeline, and each stage on its own.
+//! `cargo bench --bench pipeline`; x real time = 10 s / time per iteration.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use earmark::audio::{self, resample::MonoResampler};
+use earmark::config::{FingerprintParams, Limits, QueryParams};
+use earmark::fingerprint::{Density, HashLayout, fingerprint};
+use earmark::index::{Index, IndexBuilder, TrackEntry};
+use earmark::matcher::Matcher;
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+
+const CLIP: &str = "testdata/dump/clip-mp3.mp3";
+
+/// Decoding alone: demux and decode every packet, touching the samples once.
+fn decode_only(bytes: &[u8]) -> f32 {
+    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &Hint::new(),
+            mss,
+            FormatOptions::default(),
+            Default::default(),
+        )
+        .unwrap();
+    let track = format.default_track(TrackType::Audio).unwrap();
+    let id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(
+            track.codec_params.as_ref().unwrap().audio().unwrap(),
+            &AudioDecoderOptions::default(),
+        )
+        .unwrap();
+    let mut samples: Vec<f32> = Vec::new();
+    let mut acc = 0.0;
+    while let Ok(Some(packet)) = format.next_packet() {
+        if packet.track_id == id
+            && let Ok(buf) = decoder.decode(&packet)
+        {
+            buf.copy_to_vec_interleaved(&mut samples);
+            acc += samples[0];
+        }
+    }
+    acc
+}
+
+fn catalogue_index(dir: &Path) -> Index {
+    let params = FingerprintParams::default();
+    let layout = HashLayout::new(&params);
+    let mut builder = IndexBuilder::new(params, 1 << 28, dir.join("runs")).unwrap();
+    for name in [
+        "wesnoth/battle.ogg",
+        "wesnoth/deep-path.ogg",
+        "wesnoth/siege.ogg",
+        "ufoai/psymong.mp3",
+        "ufoai/basrah.mp3",
+    ] {
+        let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
+        let (samples, _) =
+            audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
+        let hashes: Vec<_> = fingerprint(&samples, &params, Density::index(&params))
+            .iter()
+            .map(|m| layout.keyed(m))
+            .collect();
+        let entry = TrackEntry {
+            id: name.into(),
+            external_id: String::new(),
+            frames: (samples.len() / params.hop as usize) as u32,
+        };
+        builder.add_track(entry, &hashes).unwrap();
+    }
+    let path = dir.join("bench.earmark");
+    builder.finish(&path).unwrap();
+    Index::open(&path).unwrap()
+}
+
+fn stages(c: &mut Criterion) {
+    let bytes = std::fs::read(CLIP).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let index = catalogue_index(dir.path());
+    let params = *index.params();
+    let query = QueryParams::default();
+    let limits = Limits::default();
+    let (samples, _) = audio::decode_to_vec(&bytes, None, params.sample_rate, &limits).unwrap();
+    let landmarks = fingerprint(&samples, &params, Density::query(&query));
+
+    let mut g = c.benchmark_group("mp3_128k_10s");
+    g.sample_size(20);
+    g.bench_function("decode_only", |b| b.iter(|| decode_only(&bytes)));
+    g.bench_function("decode_downmix_resample", |b| {
+        b.iter(|| {
+            audio::decode_to_vec(&bytes, None, params.sample_rate, &limits)
+                .unwrap()
+                .0
+                .len()
+        })
+    });
+    g.bench_function("whole_pipeline", |b| {
+        b.iter(|| {
+            let (found, _) = earmark::scan::identify(
+                &index,
+                Box::new(Cursor::new(bytes.clone())),
+                Some("mp3"),
+                &query,
+                &limits,
+            )
+            .unwrap();
+            assert_eq!(found.len(), 1);
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("stage_10s");
+    let raw: Vec<f32> = (0..441_000).map(|i| (i as f32 * 0.01).sin()).collect();
+    g.bench_function("resample_44k1_to_8k", |b| {
+        b.iter(|| {
+            let mut r = MonoResampler::new(8000);
+            let mut n = 0;
+            r.push(44100, &raw, &mut |s| n += s.len()).unwrap();
+            r.finish(&mut |s| n += s.len());
+            n
+        })
+    });
+    g.bench_function("fingerprint_query_density", |b| {
+        b.iter(|| fingerprint(&samples, &params, Density::query(&query)).len())
+    });
+    g.bench_function("fingerprint_index_density", |b| {
+        b.iter(|| fingerprint(&samples, &params, Density::index(&params)).len())
+    });
+    g.bench_function("lookup_and_match", |b| {
+        b.iter(|| {
+            let mut m = Matcher::new(&index, query);
+            m.add(landmarks.iter().copied());
+            m.finish().len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::Status;
 use crate::audio;
 use crate::config::{FingerprintParams, Limits};
-use crate::fingerprint::{Density, Fingerprinter, Hash, HashLayout};
+use crate::fingerprint::{Density, Fingerprinter, HashLayout, Keyed};
 use crate::index::{BuildLock, Index, IndexBuilder, TrackEntry};
 use crate::scan::source::{self, Item, ItemData};
 
@@ -221,7 +221,7 @@ fn track_id(prefix: &str, input: &Path, item: &Item) -> String {
 /// Decodes and fingerprints one catalogue item at index density.
 /// One catalogue track's hashes, ready for the builder.
 struct Fingerprinted {
-    hashes: Vec<(Hash, u32)>,
+    hashes: Vec<Keyed>,
     frames: u32,
     seconds: f64,
     /// Set when only part of the file could be decoded.
@@ -250,12 +250,12 @@ fn fingerprint_item(
             limits,
             &mut |s| {
                 fp.push(s);
-                hashes.extend(fp.take().map(|m| (layout.hash(&m), m.frame)));
+                hashes.extend(fp.take().map(|m| layout.keyed(&m)));
             },
         )
         .map_err(|e| e.to_string())?;
         let (rest, frames) = fp.finish();
-        hashes.extend(rest.iter().map(|m| (layout.hash(m), m.frame)));
+        hashes.extend(rest.iter().map(|m| layout.keyed(m)));
         Ok(Fingerprinted {
             hashes,
             frames: u32::try_from(frames).unwrap_or(u32::MAX),

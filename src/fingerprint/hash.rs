@@ -13,6 +13,8 @@
 //! cells that jitter near a cell edge could have moved a feature to, every anchor band within the
 //! pitch range searched, and every span level within the tempo range searched. Intervals and the
 //! time ratio do not change under pitch, speed or tempo changes, so they need no such search.
+//!
+//! Changing anything here changes every hash: bump `index::format::VERSION` with it.
 
 use super::landmark::Landmark;
 use crate::config::{FingerprintParams, QueryParams};
@@ -20,6 +22,38 @@ use crate::config::{FingerprintParams, QueryParams};
 /// A quantised landmark, `HashLayout::total_bits` wide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hash(pub u32);
+
+/// What the index keeps of a landmark besides its hash: the anchor's pitch (high byte, quarter
+/// semitones) and the triplet's span (low byte, log-scaled), finely quantised. A hit found
+/// through a coarse hash cell is then checked for the same pitch shift and time scale as the
+/// other hits of its match, which random hits almost never share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Detail(pub u16);
+
+impl Detail {
+    /// How a query landmark's detail differs from a stored one: the pitch shift in quarter
+    /// semitones and the log span ratio in span-byte units (query minus stored, for both).
+    pub fn since(self, stored: Detail) -> (i16, i16) {
+        let pitch = (self.0 >> 8) as i16 - (stored.0 >> 8) as i16;
+        let span = (self.0 & 0xff) as i16 - (stored.0 & 0xff) as i16;
+        (pitch, span)
+    }
+}
+
+/// Bits of a [`Detail`].
+pub const DETAIL_BITS: u32 = 16;
+
+/// Quarter semitones per unit of the pitch byte.
+const PITCH_UNITS_PER_SEMITONE: f32 = 4.0;
+
+/// A landmark as the index stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Keyed {
+    pub hash: Hash,
+    /// Anchor frame.
+    pub frame: u32,
+    pub detail: Detail,
+}
 
 /// Quantisation of one feature: `cells` cells of equal width, `bits` wide in the key.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +144,34 @@ impl HashLayout {
         Hash(scramble(h, self.total_bits()))
     }
 
+    fn span_byte(&self, span: f32) -> f32 {
+        span.max(1.0).ln() / self.ln_zone * 255.0
+    }
+
+    /// The fine pitch and span kept beside the hash.
+    pub fn detail(&self, m: &Landmark) -> Detail {
+        let pitch = (m.anchor * PITCH_UNITS_PER_SEMITONE)
+            .round()
+            .clamp(0.0, 255.0) as u16;
+        let span = self.span_byte(m.span).round().clamp(0.0, 255.0) as u16;
+        Detail(pitch << 8 | span)
+    }
+
+    /// A landmark keyed for the index.
+    pub fn keyed(&self, m: &Landmark) -> Keyed {
+        Keyed {
+            hash: self.hash(m),
+            frame: m.frame,
+            detail: self.detail(m),
+        }
+    }
+
+    /// The span-byte difference a playback speed change of `speed` produces (a query played
+    /// faster has shorter spans).
+    pub fn span_units_for_speed(&self, speed: f64) -> f64 {
+        -speed.ln() / f64::from(self.ln_zone) * 255.0
+    }
+
     /// The one hash the index stores for a landmark.
     pub fn hash(&self, m: &Landmark) -> Hash {
         let [a, b, c, r, s] = self.coordinates(m);
@@ -174,6 +236,23 @@ mod tests {
             ratio: 0.4,
             span: 20.0,
         }
+    }
+
+    #[test]
+    fn details_measure_pitch_shift_and_time_scale() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        let original = landmark();
+        let changed = Landmark {
+            anchor: original.anchor + 1.0,
+            span: original.span / 1.05,
+            ..original
+        };
+        let (pitch, span) = layout.detail(&changed).since(layout.detail(&original));
+        assert_eq!(pitch, 4);
+        assert!(
+            (f64::from(span) - layout.span_units_for_speed(1.05)).abs() <= 1.0,
+            "{span}"
+        );
     }
 
     #[test]

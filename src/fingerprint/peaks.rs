@@ -2,11 +2,9 @@
 //! neighbourhood — and keeps the strongest few per block of frames, streaming.
 //!
 //! The neighbourhood maximum is separable: a sliding maximum over frequency per frame (O(bins)
-//! with a monotonic queue), then a comparison against the few frames around the centre, done
+//! with block-wise prefix and suffix maxima), then a comparison against the few frames around the centre, done
 //! only for cells that survived the frequency test. [`reference_peaks`] is the brute-force
 //! definition; tests hold the two equal.
-
-use std::collections::VecDeque;
 
 use crate::config::FingerprintParams;
 
@@ -103,7 +101,9 @@ pub struct PeakPicker {
     frames_in: u64,
     block_index: u64,
     candidates: Vec<Peak>,
-    queue: VecDeque<usize>,
+    scratch: MaxScratch,
+    /// Bins of the centre frame that passed the frequency test.
+    local: Vec<usize>,
 }
 
 impl PeakPicker {
@@ -118,7 +118,8 @@ impl PeakPicker {
             frames_in: 0,
             block_index: 0,
             candidates: Vec::new(),
-            queue: VecDeque::new(),
+            scratch: MaxScratch::default(),
+            local: Vec::new(),
         }
     }
 
@@ -139,7 +140,7 @@ impl PeakPicker {
             &row[1..hi - lo + 1],
             rf,
             &mut self.fmax[slot],
-            &mut self.queue,
+            &mut self.scratch,
         );
         self.frames_in += 1;
         if self.frames_in > self.shape.rt as u64 {
@@ -165,34 +166,38 @@ impl PeakPicker {
         }
         let first = centre.saturating_sub(rt as u64);
         let last = (centre + rt as u64).min(self.frames_in - 1);
-        let c = self.slot(centre);
-        for i in 0..self.fmax[c].len() {
-            let v = self.power[c][i + 1];
-            if v < self.shape.floor || v != self.fmax[c][i] {
-                continue;
-            }
+        let ring = self.power.len() as u64;
+        let slot = |j: u64| (j % ring) as usize;
+        let c = slot(centre);
+        let (lo, rf, floor) = (self.shape.lo, self.shape.rf, self.shape.floor);
+        let row = &self.power[c][1..];
+        // Cheap pass first: only frequency maxima above the floor go on to the time test.
+        self.local.clear();
+        self.local.extend(
+            row.iter()
+                .zip(&self.fmax[c])
+                .enumerate()
+                .filter(|&(_, (&v, &m))| v >= floor && v == m)
+                .map(|(i, _)| i),
+        );
+        for &i in &self.local {
+            let v = row[i];
             // Ties inside the frame go to the lowest bin, so a flat top yields one peak.
-            let row = &self.power[c][1..];
-            if row[i.saturating_sub(self.shape.rf)..i]
-                .iter()
-                .any(|&w| w >= v)
-            {
+            if row[i.saturating_sub(rf)..i].iter().any(|&w| w >= v) {
                 continue;
             }
             // Earlier frames must be strictly lower so a steady tone peaks once, at its start.
-            let dominates = (first..=last).all(|j| {
-                let m = self.fmax[self.slot(j)][i];
-                j == centre || (if j < centre { m < v } else { m <= v })
-            });
+            let dominates = (first..centre).all(|j| self.fmax[slot(j)][i] < v)
+                && (centre + 1..=last).all(|j| self.fmax[slot(j)][i] <= v);
             if dominates {
-                let before = (centre > first).then(|| self.power[self.slot(centre - 1)][i + 1]);
-                let after = (centre < last).then(|| self.power[self.slot(centre + 1)][i + 1]);
-                let row = &self.power[c];
+                let before = (centre > first).then(|| self.power[slot(centre - 1)][i + 1]);
+                let after = (centre < last).then(|| self.power[slot(centre + 1)][i + 1]);
+                let full = &self.power[c];
                 self.candidates.push(Peak {
                     frame: centre as u32,
-                    bin: (self.shape.lo + i) as u16,
+                    bin: (lo + i) as u16,
                     time: centre as f32 + vertex(before, v, after),
-                    freq: (self.shape.lo + i) as f32 + vertex(Some(row[i]), v, Some(row[i + 2])),
+                    freq: (lo + i) as f32 + vertex(Some(full[i]), v, Some(full[i + 2])),
                     power: v,
                 });
             }
@@ -200,24 +205,46 @@ impl PeakPicker {
     }
 }
 
-/// `out[i] = max(values[i-r ..= i+r])`, clipped to the slice, in O(n).
-fn sliding_max(values: &[f32], r: usize, out: &mut [f32], queue: &mut VecDeque<usize>) {
-    queue.clear();
+/// Scratch buffers for [`sliding_max`], reused across frames.
+#[derive(Default)]
+struct MaxScratch {
+    padded: Vec<f32>,
+    prefix: Vec<f32>,
+    suffix: Vec<f32>,
+}
+
+/// `out[i] = max(values[i-r ..= i+r])`, clipped to the slice, in O(n) with no branches in the
+/// inner loops (van Herk / Gil-Werman: block-wise prefix and suffix maxima of width `2r+1`).
+fn sliding_max(values: &[f32], r: usize, out: &mut [f32], s: &mut MaxScratch) {
+    let w = 2 * r + 1;
     let n = values.len();
-    for i in 0..n + r {
-        if i < n {
-            while queue.back().is_some_and(|&j| values[j] <= values[i]) {
-                queue.pop_back();
-            }
-            queue.push_back(i);
+    let len = (n + 2 * r).next_multiple_of(w);
+    s.padded.clear();
+    s.padded.resize(r, f32::NEG_INFINITY);
+    s.padded.extend_from_slice(values);
+    s.padded.resize(len, f32::NEG_INFINITY);
+    s.prefix.resize(len, 0.0);
+    s.suffix.resize(len, 0.0);
+    for (block, (pre, suf)) in s.padded.chunks_exact(w).zip(
+        s.prefix
+            .chunks_exact_mut(w)
+            .zip(s.suffix.chunks_exact_mut(w)),
+    ) {
+        let mut m = f32::NEG_INFINITY;
+        for (p, &v) in pre.iter_mut().zip(block) {
+            m = m.max(v);
+            *p = m;
         }
-        if i >= r {
-            let centre = i - r;
-            while queue.front().is_some_and(|&j| j + r < centre) {
-                queue.pop_front();
-            }
-            out[centre] = values[*queue.front().expect("window is never empty")];
+        m = f32::NEG_INFINITY;
+        for (p, &v) in suf.iter_mut().zip(block).rev() {
+            m = m.max(v);
+            *p = m;
         }
+    }
+    // The window of padded[i ..= i+2r] spans at most two blocks: the suffix of the first and
+    // the prefix of the second (or one block, where both give its maximum).
+    for (i, o) in out[..n].iter_mut().enumerate() {
+        *o = s.suffix[i].max(s.prefix[i + 2 * r]);
     }
 }
 
@@ -324,7 +351,7 @@ mod tests {
     fn sliding_max_matches_naive() {
         let v: Vec<f32> = (0..50).map(|i| ((i * 7919) % 31) as f32).collect();
         let mut out = vec![0.0; 50];
-        sliding_max(&v, 4, &mut out, &mut VecDeque::new());
+        sliding_max(&v, 4, &mut out, &mut MaxScratch::default());
         for i in 0..50usize {
             let naive = v[i.saturating_sub(4)..(i + 5).min(50)]
                 .iter()

@@ -17,7 +17,7 @@ use super::format::{Footer, HEADER_LEN, Header, PostingLayout, Section, TrackRec
 use super::reader::Index;
 use crate::config::FingerprintParams;
 use crate::error::{Error, Result};
-use crate::fingerprint::{Hash, HashLayout};
+use crate::fingerprint::{Detail, HashLayout, Keyed};
 
 /// A catalogue track to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,21 +30,23 @@ pub struct TrackEntry {
     pub frames: u32,
 }
 
-/// One posting before packing; sorts by hash, then track, then frame.
+/// One posting before packing; sorts by hash, then track, frame and detail, as packed postings do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Record {
     hash: u32,
     track: u32,
     frame: u32,
+    detail: u16,
 }
 
-const RECORD_BYTES: usize = 12;
+const RECORD_BYTES: usize = 14;
 
 impl Record {
     fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
         w.write_all(&self.hash.to_le_bytes())?;
         w.write_all(&self.track.to_le_bytes())?;
-        w.write_all(&self.frame.to_le_bytes())
+        w.write_all(&self.frame.to_le_bytes())?;
+        w.write_all(&self.detail.to_le_bytes())
     }
 
     fn read(r: &mut impl Read) -> std::io::Result<Option<Record>> {
@@ -54,6 +56,7 @@ impl Record {
                 hash: u32::from_le_bytes(b[0..4].try_into().expect("4")),
                 track: u32::from_le_bytes(b[4..8].try_into().expect("4")),
                 frame: u32::from_le_bytes(b[8..12].try_into().expect("4")),
+                detail: u16::from_le_bytes(b[12..14].try_into().expect("2")),
             })),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
             Err(e) => Err(e),
@@ -95,7 +98,7 @@ impl<'b> IndexBuilder<'b> {
             base: None,
             tracks: Vec::new(),
             run: Vec::new(),
-            run_capacity: (memory_bytes as usize / RECORD_BYTES).max(1024),
+            run_capacity: (memory_bytes as usize / std::mem::size_of::<Record>()).max(1024),
             spill_dir,
             runs: Vec::new(),
             postings: 0,
@@ -134,16 +137,26 @@ impl<'b> IndexBuilder<'b> {
         &self.params
     }
 
-    /// Adds one track's hashes (`(hash, anchor frame)` pairs, in any order).
-    pub fn add_track(&mut self, entry: TrackEntry, hashes: &[(Hash, u32)]) -> Result<TrackId> {
+    /// Adds one track's keyed landmarks, in any order.
+    pub fn add_track(&mut self, entry: TrackEntry, hashes: &[Keyed]) -> Result<TrackId> {
         let id = u32::try_from(self.tracks.len()).map_err(|_| Error::Build {
             reason: "more than 2^32 tracks".into(),
         })?;
+        if !self.run.is_empty() && self.run.len() + hashes.len() > self.run_capacity {
+            self.spill()?;
+        }
+        // Grow by hand so the run never reserves more than the memory limit allows.
+        let needed = self.run.len() + hashes.len();
+        if needed > self.run.capacity() {
+            let target = needed.max((2 * self.run.capacity()).min(self.run_capacity));
+            self.run.reserve_exact(target - self.run.len());
+        }
         let start = self.run.len();
-        self.run.extend(hashes.iter().map(|&(h, frame)| Record {
-            hash: h.0,
+        self.run.extend(hashes.iter().map(|k| Record {
+            hash: k.hash.0,
             track: id,
-            frame,
+            frame: k.frame,
+            detail: k.detail.0,
         }));
         // The same landmark can quantise to the same hash twice; keep one posting.
         self.run[start..].sort_unstable();
@@ -157,9 +170,6 @@ impl<'b> IndexBuilder<'b> {
         self.run.truncate(kept);
         self.postings += (kept - start) as u64;
         self.tracks.push(entry);
-        if self.run.len() >= self.run_capacity {
-            self.spill()?;
-        }
         Ok(TrackId(id))
     }
 
@@ -265,8 +275,12 @@ impl<'b> IndexBuilder<'b> {
             last = Some(r);
             directory[layout.bucket(r.hash) + 1] += 1;
             written += 1;
-            w.write_all(&layout.pack(r.hash, r.track, r.frame).to_le_bytes())
-                .map_err(io)
+            w.write_all(
+                &layout
+                    .pack(r.hash, r.track, r.frame, Detail(r.detail))
+                    .to_le_bytes(),
+            )
+            .map_err(io)
         })?;
         if written != self.postings {
             return Err(Error::Build {
@@ -328,6 +342,7 @@ impl<'b> IndexBuilder<'b> {
                     hash: h.0,
                     track: p.track.0,
                     frame: p.frame,
+                    detail: p.detail.0,
                 })
             })));
         }
@@ -369,10 +384,11 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Holds an exclusive lock on `<index>.lock` while an index is being written.
+/// Holds an exclusive lock on `<index>.lock` while an index is being written. The lock file is
+/// left in place afterwards: deleting it would let a waiting builder lock a file that a third
+/// one no longer sees.
 pub struct BuildLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl BuildLock {
@@ -391,7 +407,7 @@ impl BuildLock {
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(BuildLock { _file: file, path }),
+            Ok(()) => Ok(BuildLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Build {
                 reason: format!(
                     "{} is being written by another earmark process (lock {})",
@@ -401,12 +417,6 @@ impl BuildLock {
             }),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }
-    }
-}
-
-impl Drop for BuildLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
     }
 }
 

@@ -12,12 +12,14 @@ use std::path::Path;
 
 use crate::config::{FingerprintParams, PARAMS_BYTES};
 use crate::error::{Error, Result};
+use crate::fingerprint::hash::{DETAIL_BITS, Detail};
 
 /// First eight bytes of every index.
 pub const MAGIC: [u8; 8] = *b"EARMARK\0";
 /// Last eight bytes of every index: a file cut short lacks them.
 pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
-/// The format version this build writes and reads.
+/// The format version this build writes and reads. Bump it for any change of layout *or* of how
+/// hashes are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
 pub const VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
@@ -39,7 +41,8 @@ impl Section {
     }
 }
 
-/// How a posting's 64 bits are split: `[hash low bits | track | frame]`, most significant first.
+/// How a posting's 64 bits are split, most significant first:
+/// `[hash low bits | track | frame | detail (16)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostingLayout {
     pub hash_bits: u32,
@@ -50,15 +53,16 @@ pub struct PostingLayout {
 
 impl PostingLayout {
     /// Chooses the widths for an index of `postings` postings over `tracks` tracks whose longest
-    /// track has `max_frames` frames. The directory gets about one bucket per four postings.
+    /// track has `max_frames` frames. The directory gets about one bucket per sixteen postings:
+    /// half a byte per posting, and a bucket small enough for a short binary search.
     pub fn choose(hash_bits: u32, postings: u64, tracks: u64, max_frames: u64) -> Result<Self> {
         let bits_for = |n: u64| 64 - n.saturating_sub(1).leading_zeros().min(63);
         let track_bits = bits_for(tracks).max(1);
         let time_bits_needed = bits_for(max_frames + 1).max(MIN_TIME_BITS);
-        let mut dir_bits = bits_for(postings / 4)
+        let mut dir_bits = bits_for(postings / 16)
             .clamp(8, hash_bits.max(8))
             .min(hash_bits);
-        while (hash_bits - dir_bits) + track_bits + time_bits_needed > 64 {
+        while (hash_bits - dir_bits) + track_bits + time_bits_needed + DETAIL_BITS > 64 {
             if dir_bits == hash_bits {
                 return Err(Error::Build {
                     reason: format!(
@@ -68,7 +72,7 @@ impl PostingLayout {
             }
             dir_bits += 1;
         }
-        let time_bits = 64 - (hash_bits - dir_bits) - track_bits;
+        let time_bits = 64 - (hash_bits - dir_bits) - track_bits - DETAIL_BITS;
         Ok(PostingLayout {
             hash_bits,
             dir_bits,
@@ -89,31 +93,39 @@ impl PostingLayout {
         1usize << self.dir_bits
     }
 
-    pub fn pack(&self, hash: u32, track: u32, frame: u32) -> u64 {
+    /// Bits below the hash low bits.
+    fn low_shift(&self) -> u32 {
+        self.track_bits + self.time_bits + DETAIL_BITS
+    }
+
+    pub fn pack(&self, hash: u32, track: u32, frame: u32, detail: Detail) -> u64 {
         let low = u64::from(hash) & mask(self.low_bits());
         let high = if self.low_bits() == 0 {
             0
         } else {
-            low << (self.track_bits + self.time_bits)
+            low << self.low_shift()
         };
-        high | (u64::from(track) << self.time_bits) | u64::from(frame)
+        high | (u64::from(track) << (self.time_bits + DETAIL_BITS))
+            | (u64::from(frame) << DETAIL_BITS)
+            | u64::from(detail.0)
     }
 
-    /// The hash low bits, the track and the frame of a packed posting.
-    pub fn unpack(&self, p: u64) -> (u32, u32, u32) {
-        let frame = p & mask(self.time_bits);
-        let track = (p >> self.time_bits) & mask(self.track_bits);
+    /// The hash low bits, the track, the frame and the detail of a packed posting.
+    pub fn unpack(&self, p: u64) -> (u32, u32, u32, Detail) {
+        let detail = Detail((p & mask(DETAIL_BITS)) as u16);
+        let frame = (p >> DETAIL_BITS) & mask(self.time_bits);
+        let track = (p >> (self.time_bits + DETAIL_BITS)) & mask(self.track_bits);
         let low = if self.low_bits() == 0 {
             0
         } else {
-            p >> (self.track_bits + self.time_bits)
+            p >> self.low_shift()
         };
-        (low as u32, track as u32, frame as u32)
+        (low as u32, track as u32, frame as u32, detail)
     }
 
     /// The packed value range holding every posting of hash low bits `low`.
     pub fn low_range(&self, low: u32) -> (u64, u64) {
-        let shift = self.track_bits + self.time_bits;
+        let shift = self.low_shift();
         if shift >= 64 {
             return (0, u64::MAX);
         }
@@ -240,6 +252,12 @@ impl Header {
                 "file is {file_len} bytes, too short for a header and footer"
             )));
         }
+        if u32_at(bytes, 12) != HEADER_LEN as u32 {
+            return Err(corrupt(format!(
+                "header length {} instead of {HEADER_LEN}",
+                u32_at(bytes, 12)
+            )));
+        }
         let stored = u32_at(bytes, HEADER_LEN - 8);
         let computed = crc32fast::hash(&bytes[..HEADER_LEN - 8]);
         if stored != computed {
@@ -294,7 +312,7 @@ impl Header {
         if l.hash_bits > 32
             || l.dir_bits > l.hash_bits
             || l.dir_bits > 40
-            || l.low_bits() + l.track_bits + l.time_bits != 64
+            || l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS != 64
         {
             return Err(format!("impossible posting layout {l:?}"));
         }
@@ -433,13 +451,13 @@ mod tests {
     #[test]
     fn posting_packing_round_trips() {
         let l = PostingLayout::choose(25, 1_000_000, 300, 20_000).unwrap();
-        assert_eq!(l.low_bits() + l.track_bits + l.time_bits, 64);
+        assert_eq!(l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS, 64);
         let h = 0x1AB_CDEF;
-        let p = l.pack(h, 299, 19_999);
-        let (low, track, frame) = l.unpack(p);
+        let p = l.pack(h, 299, 19_999, Detail(0xBEEF));
+        let (low, track, frame, detail) = l.unpack(p);
         assert_eq!(
-            (low, track, frame),
-            (h & ((1 << l.low_bits()) - 1), 299, 19_999)
+            (low, track, frame, detail),
+            (h & ((1 << l.low_bits()) - 1), 299, 19_999, Detail(0xBEEF))
         );
         let (lo, hi) = l.low_range(low);
         assert!(lo <= p && p <= hi);
@@ -451,8 +469,8 @@ mod tests {
         let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
         assert_eq!(l.dir_bits, 25);
         assert_eq!(l.low_bits(), 0);
-        let p = l.pack(77, (1 << 24) - 1, 5);
-        assert_eq!(l.unpack(p), (0, (1 << 24) - 1, 5));
+        let p = l.pack(77, (1 << 24) - 1, 5, Detail(1));
+        assert_eq!(l.unpack(p), (0, (1 << 24) - 1, 5, Detail(1)));
     }
 
     #[test]

@@ -12,22 +12,26 @@ pub mod reader;
 pub use builder::{BuildLock, BuildStats, IndexBuilder, TrackEntry};
 pub use reader::{Index, Track};
 
+use crate::fingerprint::Detail;
+
 /// A track's position in the index's track table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TrackId(pub u32);
 
-/// One occurrence of a hash in the catalogue: which track, and at which anchor frame.
+/// One occurrence of a hash in the catalogue: which track, at which anchor frame, and the
+/// landmark's fine pitch and span for verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Posting {
     pub track: TrackId,
     pub frame: u32,
+    pub detail: Detail,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::FingerprintParams;
-    use crate::fingerprint::Hash;
+    use crate::fingerprint::{Detail, Hash, Keyed};
     use std::collections::BTreeSet;
 
     fn entry(id: &str, frames: u32) -> TrackEntry {
@@ -39,13 +43,12 @@ mod tests {
     }
 
     /// Deterministic pseudo-random hashes for a track.
-    fn hashes(seed: u32, n: u32) -> Vec<(Hash, u32)> {
+    fn hashes(seed: u32, n: u32) -> Vec<Keyed> {
         (0..n)
-            .map(|i| {
-                (
-                    Hash((i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) & 0x1FF_FFFF),
-                    i * 3 % 5000,
-                )
+            .map(|i| Keyed {
+                hash: Hash((i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) & 0x1FF_FFFF),
+                frame: i * 3 % 5000,
+                detail: Detail((i.wrapping_mul(40503) >> 7) as u16),
             })
             .collect()
     }
@@ -63,11 +66,11 @@ mod tests {
     }
 
     /// The reference: a plain set of (hash, track, frame).
-    fn expected(tracks: &[(&str, u32)]) -> BTreeSet<(u32, u32, u32)> {
+    fn expected(tracks: &[(&str, u32)]) -> BTreeSet<(u32, u32, u32, u16)> {
         let mut s = BTreeSet::new();
         for (i, (_, n)) in tracks.iter().enumerate() {
-            for (h, f) in hashes(i as u32, *n) {
-                s.insert((h.0, i as u32, f));
+            for k in hashes(i as u32, *n) {
+                s.insert((k.hash.0, i as u32, k.frame, k.detail.0));
             }
         }
         s
@@ -88,16 +91,19 @@ mod tests {
             assert!(index.track(TrackId(3)).is_none());
             let all: BTreeSet<_> = index
                 .all_postings()
-                .map(|(h, p)| (h.0, p.track.0, p.frame))
+                .map(|(h, p)| (h.0, p.track.0, p.frame, p.detail.0))
                 .collect();
             assert_eq!(all, want);
-            for &(h, t, f) in want.iter().step_by(97) {
+            for &(h, t, f, d) in want.iter().step_by(97) {
                 let got: Vec<_> = index.lookup(Hash(h)).collect();
                 assert!(got.contains(&Posting {
                     track: TrackId(t),
-                    frame: f
+                    frame: f,
+                    detail: Detail(d),
                 }));
-                let n = want.range((h, 0, 0)..=(h, u32::MAX, u32::MAX)).count();
+                let n = want
+                    .range((h, 0, 0, 0)..=(h, u32::MAX, u32::MAX, u16::MAX))
+                    .count();
                 assert_eq!(got.len(), n);
             }
             assert!(
@@ -128,7 +134,7 @@ mod tests {
         merged.verify().unwrap();
         let all: BTreeSet<_> = merged
             .all_postings()
-            .map(|(h, p)| (h.0, p.track.0, p.frame))
+            .map(|(h, p)| (h.0, p.track.0, p.frame, p.detail.0))
             .collect();
         assert_eq!(
             all,

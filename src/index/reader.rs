@@ -246,13 +246,14 @@ impl<D: AsRef<[u8]>> Index<D> {
         let low_bits = layout.low_bits();
         (0..layout.buckets()).flat_map(move |b| {
             (self.dir(b)..self.dir(b + 1).min(self.header.postings)).map(move |i| {
-                let (low, track, frame) = layout.unpack(self.raw_posting(i));
+                let (low, track, frame, detail) = layout.unpack(self.raw_posting(i));
                 let hash = ((b as u64) << low_bits) as u32 | low;
                 (
                     Hash(hash),
                     Posting {
                         track: TrackId(track),
                         frame,
+                        detail,
                     },
                 )
             })
@@ -281,7 +282,7 @@ impl<D: AsRef<[u8]>> Iterator for Postings<'_, D> {
         if self.next >= self.end {
             return None;
         }
-        let (_, track, frame) = self
+        let (_, track, frame, detail) = self
             .index
             .layout()
             .unpack(self.index.raw_posting(self.next));
@@ -289,6 +290,7 @@ impl<D: AsRef<[u8]>> Iterator for Postings<'_, D> {
         Some(Posting {
             track: TrackId(track),
             frame,
+            detail,
         })
     }
 

@@ -4,11 +4,15 @@
 //! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed.
 //! [`reference_best_line`] is the quadratic definition it is tested against.
 
-/// One query-to-catalogue coincidence: query frame `q` matched reference frame `r`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One query-to-catalogue coincidence: query frame `q` matched reference frame `r`, with the
+/// pitch shift and span change that this one landmark pair shows (see
+/// [`Detail::since`](crate::fingerprint::Detail::since)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hit {
     pub q: u32,
     pub r: u32,
+    pub pitch: i16,
+    pub span: i16,
 }
 
 /// The best line found and how many hits lie on it.
@@ -140,7 +144,7 @@ mod tests {
             raw in proptest::collection::vec((0u32..500, 0u32..800), 0..120),
             tolerance in 0.5f64..6.0,
         ) {
-            let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r }).collect();
+            let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }).collect();
             let s = speeds(0.1, 250.0, tolerance);
             let fast = best_line(&hits, 250.0, &s, tolerance, &mut Vec::new()).map_or(0, |l| l.count);
             prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
@@ -153,11 +157,13 @@ mod tests {
             .map(|i| Hit {
                 q: i * 15,
                 r: 1000 + (f64::from(i * 15) * 1.05) as u32,
+                ..Hit::default()
             })
             .collect();
         hits.extend((0..40).map(|i| Hit {
             q: (i * 37) % 600,
             r: (i * 7919) % 3000,
+            ..Hit::default()
         }));
         let s = speeds(0.1, 300.0, 3.0);
         let line = best_line(&hits, 300.0, &s, 3.0, &mut Vec::new()).unwrap();

@@ -22,6 +22,10 @@ pub use line::{Hit, Line};
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
+/// Hits of one match agree on the pitch shift within this many quarter semitones...
+const PITCH_TOLERANCE: i16 = 2;
+/// ...and on the time scale within this many span units (1.5 % each).
+const SPAN_TOLERANCE: f64 = 4.0;
 
 /// A catalogue track heard in a query item.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +84,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             }
             self.probes.clear();
             self.layout.probes(&m, &self.query, &mut self.probes);
+            let detail = self.layout.detail(&m);
             for &h in &self.probes {
                 let postings = self.index.lookup(h);
                 if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
@@ -87,9 +92,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 }
                 for p in postings {
                     if p.track.0 < tracks {
+                        let (pitch, span) = detail.since(p.detail);
                         self.hits.entry(p.track.0).or_default().push(Hit {
                             q: m.frame,
                             r: p.frame,
+                            pitch,
+                            span,
                         });
                     }
                 }
@@ -129,6 +137,33 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         matches
     }
 
+    /// The hits that agree with the line's time scale and with one pitch shift: `pitch` when
+    /// given, else the most common one. Returns them and that pitch shift.
+    fn consistent(&self, hits: Vec<Hit>, line: &Line, pitch: Option<i16>) -> (Vec<Hit>, i16) {
+        let span = self.layout.span_units_for_speed(line.speed);
+        let mut hits: Vec<Hit> = hits
+            .into_iter()
+            .filter(|h| (f64::from(h.span) - span).abs() <= SPAN_TOLERANCE)
+            .collect();
+        let pitch = pitch.unwrap_or_else(|| {
+            let mut p: Vec<i16> = hits.iter().map(|h| h.pitch).collect();
+            p.sort_unstable();
+            // The densest window of width 2·tolerance; its centre is the shared pitch shift.
+            let (mut best, mut lo) = ((0, 0), 0);
+            for hi in 0..p.len() {
+                while p[hi] - p[lo] > 2 * PITCH_TOLERANCE {
+                    lo += 1;
+                }
+                if hi + 1 - lo > best.0 {
+                    best = (hi + 1 - lo, (p[lo] + p[hi]) / 2);
+                }
+            }
+            best.1
+        });
+        hits.retain(|h| (h.pitch - pitch).abs() <= PITCH_TOLERANCE);
+        (hits, pitch)
+    }
+
     fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Match>) {
         let q = &self.query;
         let window = (f64::from(q.window_seconds) / self.frame_seconds).max(16.0) as u32;
@@ -161,8 +196,14 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 .last_mut()
                 .filter(|s| s.reaches(in_window[0].q, window))
             {
-                let on_line = inliers_of(in_window, &s.line, tolerance);
-                if on_line.len() >= min {
+                let on_line = self
+                    .consistent(
+                        inliers_of(in_window, &s.line, tolerance),
+                        &s.line,
+                        Some(s.pitch),
+                    )
+                    .0;
+                if anchors_of(&on_line) >= min {
                     s.inliers.extend(on_line);
                     continue;
                 }
@@ -186,12 +227,19 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if confidence < MIN_CONFIDENCE {
                 continue;
             }
-            let inliers = inliers_of(in_window, &best, tolerance);
+            // Every hit on a true line shows the same pitch shift and time scale; random hits on
+            // it do not. Only the consistent ones count.
+            let (inliers, pitch) =
+                self.consistent(inliers_of(in_window, &best, tolerance), &best, None);
+            if anchors_of(&inliers) < min {
+                continue;
+            }
             let line = line::refit(&inliers, centre, best, max_change, min_span);
             segments.push(Segment {
                 inliers,
                 line,
                 confidence,
+                pitch,
             });
         }
 
@@ -199,16 +247,39 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             s.inliers.sort_unstable();
             s.inliers.dedup();
             let centre = f64::from(s.inliers[0].q);
-            let line = line::refit(&s.inliers, centre, s.line, max_change, min_span);
+            let fitted = line::refit(&s.inliers, centre, s.line, max_change, min_span);
+            // Report unchanged speed as exactly 1 when it explains the hits as well as the fit:
+            // a slope fitted over a few seconds wobbles by a few thousandths.
+            let unchanged = line::refit(
+                &s.inliers,
+                centre,
+                Line {
+                    speed: 1.0,
+                    ..fitted
+                },
+                0.0,
+                u32::MAX,
+            );
+            let line = if 100 * inliers_of(&s.inliers, &unchanged, tolerance).len()
+                >= 97 * inliers_of(&s.inliers, &fitted, tolerance).len()
+            {
+                unchanged
+            } else {
+                fitted
+            };
             let (q0, q1) = (
                 f64::from(s.inliers[0].q),
                 f64::from(s.inliers[s.inliers.len() - 1].q),
             );
             let fs = self.frame_seconds;
             let clamp = |r: f64| r.clamp(0.0, f64::from(track_frames));
+            let score = anchors_of(&s.inliers);
+            if score < min {
+                continue;
+            }
             out.push(Match {
                 track,
-                score: s.inliers.len() as u32,
+                score: score as u32,
                 confidence: s.confidence,
                 item_start: q0 * fs,
                 item_end: q1 * fs,
@@ -225,6 +296,8 @@ struct Segment {
     inliers: Vec<Hit>,
     line: Line,
     confidence: f64,
+    /// The pitch shift all its hits share, quarter semitones.
+    pitch: i16,
 }
 
 impl Segment {
@@ -266,6 +339,15 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
         }
     }
     kept
+}
+
+/// Distinct query anchors among hits sorted by query frame: the score of a match. Several
+/// triplets of one anchor agreeing are one piece of evidence, not several.
+fn anchors_of(hits: &[Hit]) -> usize {
+    hits.iter()
+        .enumerate()
+        .filter(|&(i, h)| i == 0 || hits[i - 1].q != h.q)
+        .count()
 }
 
 fn inliers_of(hits: &[Hit], line: &Line, tolerance: f64) -> Vec<Hit> {
