@@ -20,7 +20,7 @@ pub const MAGIC: [u8; 8] = *b"EARMARK\0";
 pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
 /// The format version this build writes and reads. Bump it for any change of layout *or* of how
 /// hashes are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
 /// Bytes per track record.

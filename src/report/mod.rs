@@ -31,6 +31,8 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The error cut the item short, but the audio before it was scanned.
     pub partial: bool,
+    /// Bytes of the item (file or member) read, for progress estimates.
+    pub bytes: u64,
 }
 
 /// Totals for the end-of-run summary.
@@ -43,6 +45,8 @@ pub struct Summary {
     /// Items skipped because an earlier run (`--resume`) or another shard has them.
     pub skipped: u64,
     pub wall_seconds: f64,
+    /// Bytes of items read.
+    pub bytes: u64,
 }
 
 impl Summary {
@@ -51,6 +55,7 @@ impl Summary {
         self.seconds += o.seconds;
         self.matches += o.found.len() as u64;
         self.errors += u64::from(o.error.is_some());
+        self.bytes += o.bytes;
     }
 
     /// A one-paragraph summary for people.

@@ -200,9 +200,15 @@ pub fn process_item<D: AsRef<[u8]>>(
             outcome.error = Some(why);
             return outcome;
         }
-        ItemData::Bytes(bytes) => Box::new(Cursor::new(bytes)),
+        ItemData::Bytes(bytes) => {
+            outcome.bytes = bytes.len() as u64;
+            Box::new(Cursor::new(bytes))
+        }
         ItemData::File(path) => match std::fs::File::open(&path) {
-            Ok(f) => Box::new(f),
+            Ok(f) => {
+                outcome.bytes = f.metadata().map_or(0, |m| m.len());
+                Box::new(f)
+            }
             Err(e) => {
                 outcome.error = Some(Error::io(&path, e).to_string());
                 return outcome;
@@ -299,9 +305,17 @@ impl Progress {
         }
         self.last = Instant::now();
         let wall = started.elapsed().as_secs_f64().max(1e-3);
-        let _ = self.total_bytes.load(Ordering::Relaxed);
+        // The dump's size is known once the side thread has walked it; compressed archives make
+        // this an estimate.
+        let total = self.total_bytes.load(Ordering::Relaxed);
+        let eta = if total > s.bytes && s.bytes > 0 {
+            let left = (total - s.bytes) as f64 / (s.bytes as f64 / wall);
+            format!(", ETA {}", duration(left))
+        } else {
+            String::new()
+        };
         eprint!(
-            "\r\x1b[2K{} items, {:.2} h of audio, {:.0}x real time, {:.1} items/s, {} matches, {} errors",
+            "\r\x1b[2K{} items, {:.2} h of audio, {:.0}x real time, {:.1} items/s, {} matches, {} errors{eta}",
             s.items,
             s.seconds / 3600.0,
             s.seconds / wall,
@@ -313,6 +327,16 @@ impl Progress {
 
     fn clear(&mut self) {
         eprint!("\r\x1b[2K");
+    }
+}
+
+/// `3h07m`, `5m12s`, `42s`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
     }
 }
 

@@ -81,3 +81,37 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
         "{text}"
     );
 }
+
+#[test]
+fn the_committed_version_2_index_still_opens_verifies_and_matches() {
+    // testdata/index-v2.earmark was written by format version 2. If this fails after a change
+    // to the layout or to how hashes are derived, bump index::format::VERSION (and keep this
+    // fixture, now expected to be refused).
+    let fixture = testdata("index-v2.earmark");
+    let f = fixture.to_str().unwrap();
+    assert!(run(&["verify", f]).status.success());
+    let out = run(&[
+        "query",
+        testdata("dump/clip-mp3.mp3").to_str().unwrap(),
+        "--index",
+        f,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["track"], "wesnoth/battle.ogg");
+    assert!(
+        (lines[0]["track_start"].as_f64().unwrap()
+            - lines[0]["item_start"].as_f64().unwrap()
+            - 3.0)
+            .abs()
+            < 0.5
+    );
+}
