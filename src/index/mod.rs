@@ -114,6 +114,37 @@ mod tests {
     }
 
     #[test]
+    fn crowded_buckets_are_bisected_correctly() {
+        // 600 postings whose hashes share their top bits land in one bucket, past the linear scan.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crowded.earmark");
+        let mut b = IndexBuilder::new(
+            FingerprintParams::default(),
+            1 << 30,
+            dir.path().join("runs"),
+        )
+        .unwrap();
+        let keyed: Vec<Keyed> = (0..600u32)
+            .map(|i| Keyed {
+                hash: Hash(0x1FF_0000 | (i % 300)),
+                frame: i,
+                detail: Detail(0),
+            })
+            .collect();
+        b.add_track(entry("a.mp3", 1000), &keyed).unwrap();
+        b.finish(&path).unwrap();
+        let index = Index::open(&path).unwrap();
+        for h in [0u32, 1, 150, 299] {
+            let frames: Vec<u32> = index
+                .lookup(Hash(0x1FF_0000 | h))
+                .map(|p| p.frame)
+                .collect();
+            assert_eq!(frames, vec![h, h + 300]);
+        }
+        assert_eq!(index.lookup(Hash(0x1FF_0000 | 300)).count(), 0);
+    }
+
+    #[test]
     fn adding_tracks_keeps_the_old_ones_without_refingerprinting() {
         let dir = tempfile::tempdir().unwrap();
         let first = [("a.mp3", 400), ("b.mp3", 300)];

@@ -218,26 +218,34 @@ impl<D: AsRef<[u8]>> Index<D> {
         }
         if layout.low_bits() > 0 {
             let (lo, hi) = layout.low_range(hash.0 & ((1 << layout.low_bits()) - 1));
-            start = self.partition_point(start, end, |p| p < lo);
-            end = self.partition_point(start, end, |p| p <= hi);
+            let postings = &self.data.as_ref()[self.header.posting_list.range()];
+            let at = |i: u64| {
+                u64::from_le_bytes(
+                    postings[i as usize * 8..i as usize * 8 + 8]
+                        .try_into()
+                        .expect("8 bytes"),
+                )
+            };
+            if end - start <= LINEAR_SCAN {
+                // A typical bucket is two cache lines: a forward scan beats binary search.
+                while start < end && at(start) < lo {
+                    start += 1;
+                }
+                let mut stop = start;
+                while stop < end && at(stop) <= hi {
+                    stop += 1;
+                }
+                end = stop;
+            } else {
+                start = partition_point(start, end, |i| at(i) < lo);
+                end = partition_point(start, end, |i| at(i) <= hi);
+            }
         }
         Postings {
             index: self,
             next: start,
             end,
         }
-    }
-
-    fn partition_point(&self, mut lo: u64, mut hi: u64, below: impl Fn(u64) -> bool) -> u64 {
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if below(self.raw_posting(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
     }
 
     /// Every posting with its full hash, in sorted order (merging, `info`).
@@ -259,6 +267,22 @@ impl<D: AsRef<[u8]>> Index<D> {
             })
         })
     }
+}
+
+/// Buckets up to this many postings are scanned rather than bisected.
+const LINEAR_SCAN: u64 = 48;
+
+/// The first index in `lo..hi` where `below` turns false (`below` must be monotone).
+fn partition_point(mut lo: u64, mut hi: u64, below: impl Fn(u64) -> bool) -> u64 {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if below(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Iterator over one hash's postings.

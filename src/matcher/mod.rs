@@ -208,7 +208,21 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                     continue;
                 }
             }
-            let Some(best) = line::best_line(in_window, centre, &speeds, tolerance, &mut scratch)
+            // Cheap tests before the line search, which dominates the cost when many tracks share
+            // hashes: the hits must agree on a pitch shift, and enough of those must fall within
+            // the offset drift that the searched speeds allow.
+            let pitched = pitch_consistent(in_window);
+            if anchors_of(&pitched) < min
+                || !offsets_cluster(
+                    &pitched,
+                    centre,
+                    max_change * f64::from(half) + tolerance,
+                    min,
+                )
+            {
+                continue;
+            }
+            let Some(best) = line::best_line(&pitched, centre, &speeds, tolerance, &mut scratch)
             else {
                 continue;
             };
@@ -339,6 +353,50 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
         }
     }
     kept
+}
+
+/// The hits sharing the most common pitch shift (within the tolerance), in their order.
+fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
+    // Pitch shifts are small integers (quarter semitones): count them in an array.
+    const SPAN: usize = 512;
+    let mut counts = [0u16; SPAN];
+    for h in hits {
+        let i = (i32::from(h.pitch) + SPAN as i32 / 2).clamp(0, SPAN as i32 - 1) as usize;
+        counts[i] = counts[i].saturating_add(1);
+    }
+    let t = PITCH_TOLERANCE as usize;
+    let (mut best, mut best_at) = (0u32, 0usize);
+    let mut sum: u32 = counts[..=2 * t].iter().map(|&c| u32::from(c)).sum();
+    for centre in t..SPAN - t {
+        if centre > t {
+            sum = sum + u32::from(counts[centre + t]) - u32::from(counts[centre - t - 1]);
+        }
+        if sum > best {
+            (best, best_at) = (sum, centre);
+        }
+    }
+    let pitch = best_at as i32 - SPAN as i32 / 2;
+    hits.iter()
+        .copied()
+        .filter(|h| (i32::from(h.pitch) - pitch).abs() <= i32::from(PITCH_TOLERANCE))
+        .collect()
+}
+
+/// Whether at least `min` hits have offsets `r - (q - centre)` within one interval of width
+/// `2·drift`: a necessary condition for a line with that many hits at any searched speed.
+fn offsets_cluster(hits: &[Hit], centre: f64, drift: f64, min: usize) -> bool {
+    let mut offsets: Vec<f64> = hits
+        .iter()
+        .map(|h| f64::from(h.r) - (f64::from(h.q) - centre))
+        .collect();
+    offsets.sort_unstable_by(f64::total_cmp);
+    let mut lo = 0;
+    (0..offsets.len()).any(|hi| {
+        while offsets[hi] - offsets[lo] > 2.0 * drift {
+            lo += 1;
+        }
+        hi + 1 - lo >= min
+    })
 }
 
 /// Distinct query anchors among hits sorted by query frame: the score of a match. Several

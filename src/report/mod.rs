@@ -336,6 +336,7 @@ mod tests {
             }],
             error: None,
             partial: false,
+            bytes: 0,
         }
     }
 
