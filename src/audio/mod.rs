@@ -89,7 +89,7 @@ pub fn decode<'s>(
     };
 
     let mut mono: Vec<f32> = Vec::new();
-    let mut interleaved: Vec<f32> = Vec::new();
+    let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut source_rate = 0;
     let mut problem = None;
     let mut bad_run = 0u32;
@@ -120,8 +120,8 @@ pub fn decode<'s>(
                 Ok(buf) => {
                     let spec = buf.spec();
                     let (r, ch) = (spec.rate(), spec.channels().count().max(1));
-                    buf.copy_to_vec_interleaved(&mut interleaved);
-                    downmix(&interleaved, ch, &mut mono);
+                    buf.copy_to_vecs_planar(&mut planes);
+                    downmix(&planes[..ch.min(planes.len())], &mut mono);
                     channels = ch;
                     Ok(r)
                 }
@@ -273,19 +273,23 @@ fn open_track(format: &dyn FormatReader) -> Result<(u32, TrackDecoder, usize, Op
     Ok((track.id, decoder, channels, declared))
 }
 
-/// Averages interleaved channels into `mono` (replacing its contents).
-fn downmix(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
+/// Averages planar channels into `mono` (replacing its contents). Plane by plane, so the
+/// loops vectorise.
+fn downmix(planes: &[Vec<f32>], mono: &mut Vec<f32>) {
     mono.clear();
-    if channels == 1 {
-        mono.extend_from_slice(interleaved);
+    let Some((first, rest)) = planes.split_first() else {
         return;
+    };
+    mono.extend_from_slice(first);
+    for plane in rest {
+        for (m, s) in mono.iter_mut().zip(plane) {
+            *m += s;
+        }
     }
-    let scale = 1.0 / channels as f32;
-    mono.extend(
-        interleaved
-            .chunks_exact(channels)
-            .map(|frame| frame.iter().sum::<f32>() * scale),
-    );
+    if !rest.is_empty() {
+        let scale = 1.0 / planes.len() as f32;
+        mono.iter_mut().for_each(|m| *m *= scale);
+    }
 }
 
 #[cfg(test)]
@@ -295,8 +299,10 @@ mod tests {
     #[test]
     fn downmix_averages_channels() {
         let mut mono = Vec::new();
-        downmix(&[1.0, 0.0, 0.5, 0.5, -1.0, 1.0], 2, &mut mono);
+        downmix(&[vec![1.0, 0.5, -1.0], vec![0.0, 0.5, 1.0]], &mut mono);
         assert_eq!(mono, vec![0.5, 0.5, 0.0]);
+        downmix(&[vec![0.25, 0.5]], &mut mono);
+        assert_eq!(mono, vec![0.25, 0.5]);
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! The whole pipeline's cost relative to decoding alone, measured interleaved: decode, then
+//! identify, 60 times, so both see the same machine state. On a noisy machine this ratio is
+//! steadier than two separate criterion runs. `cargo bench --bench decode_ratio`.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Instant;
+
+use common::{CLIP, decode_only};
+use earmark::{Limits, QueryParams};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo test --all-targets` runs benches once as a smoke test: keep that quick.
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        60
+    } else {
+        2
+    };
+    let bytes = std::fs::read(CLIP).unwrap();
+    let index = earmark::index::Index::open(Path::new("testdata/index-v2.earmark")).unwrap();
+    let (query, limits) = (QueryParams::default(), Limits::default());
+    let (mut decode, mut pipeline) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let t = Instant::now();
+        std::hint::black_box(decode_only(&bytes));
+        decode.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let (found, _) = earmark::scan::identify(
+            &index,
+            Box::new(Cursor::new(bytes.clone())),
+            Some("mp3"),
+            &query,
+            &limits,
+        )
+        .unwrap();
+        pipeline.push(t.elapsed().as_secs_f64());
+        assert_eq!(found.len(), 1);
+    }
+    let (d, p) = (median(decode), median(pipeline));
+    println!(
+        "decode alone {:.2} ms ({:.0}x real time), whole pipeline {:.2} ms ({:.0}x), ratio {:.2}",
+        d * 1e3,
+        10.0 / d,
+        p * 1e3,
+        10.0 / p,
+        p / d
+    );
+}
