@@ -254,8 +254,6 @@ pub struct QueryParams {
     pub min_inliers: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
-    /// Fraction of the query's landmarks in the matched range that must agree.
-    pub min_inlier_ratio: f32,
 }
 
 impl Default for QueryParams {
@@ -270,7 +268,6 @@ impl Default for QueryParams {
             window_seconds: 12.0,
             min_inliers: 10,
             inlier_tolerance_frames: 3.0,
-            min_inlier_ratio: 0.0,
         }
     }
 }

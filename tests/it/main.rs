@@ -5,3 +5,4 @@ mod common;
 mod index;
 mod resume;
 mod scan;
+mod stress;
