@@ -4,8 +4,10 @@
 //! - 0: done, and (scan/query) at least one catalogue recording found
 //! - 1: done, nothing found
 //! - 2: fatal error (bad arguments, unreadable or damaged index, output lost)
-//! - 3: done, but some items could not be read (their error records say why)
+//! - 3: done, but some items could not be read (their error records say why); for `eval`,
+//!   some answers were wrong (wrong track or a false positive)
 
+mod eval;
 mod index;
 mod info;
 mod scan;
@@ -57,6 +59,8 @@ pub enum Command {
     Verify(info::VerifyArgs),
     /// Index the catalogue shipped in testdata/ and scan the shipped dump.
     Demo(index::DemoArgs),
+    /// Score a ground-truth file of queries against an index, per degradation.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Info(a) => info::run_info(a),
         Command::Verify(a) => info::run_verify(a),
         Command::Demo(a) => index::run_demo(a),
+        Command::Eval(a) => eval::run(a),
     }
 }
 

@@ -129,6 +129,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
         self.anchors.clear();
         self.landmarks = 0;
+        suppress_shadows(&mut matches);
         matches.sort_by(|a, b| {
             a.item_start
                 .total_cmp(&b.item_start)
@@ -305,6 +306,24 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     }
 }
 
+/// A match this many times weaker than an overlapping match of another track is dropped...
+const SHADOW_RATIO: u32 = 4;
+
+/// ...when at least half of its time range lies under the stronger one. Within a soundtrack, a
+/// strong match's passage often echoes briefly in another track (a shared motif); two recordings
+/// really mixed together, or two versions of one recording, are both strong.
+fn suppress_shadows(matches: &mut Vec<Match>) {
+    let strong = matches.clone();
+    matches.retain(|m| {
+        !strong.iter().any(|s| {
+            let overlap = (m.item_end.min(s.item_end) - m.item_start.max(s.item_start)).max(0.0);
+            s.track != m.track
+                && s.score >= SHADOW_RATIO * m.score
+                && 2.0 * overlap >= m.item_end - m.item_start
+        })
+    });
+}
+
 /// Window matches of one track that lie on one line, merged.
 struct Segment {
     inliers: Vec<Hit>,
@@ -448,6 +467,32 @@ fn log_add(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn m(track: u32, score: u32, start: f64, end: f64) -> Match {
+        Match {
+            track: TrackId(track),
+            score,
+            confidence: 1.0,
+            item_start: start,
+            item_end: end,
+            track_start: 0.0,
+            track_end: end - start,
+            speed: 1.0,
+        }
+    }
+
+    #[test]
+    fn weak_echoes_under_a_strong_match_are_dropped_but_medleys_stay() {
+        let mut v = vec![
+            m(0, 60, 0.0, 10.0),
+            m(1, 10, 2.0, 4.0),
+            m(2, 40, 9.0, 20.0),
+            m(3, 30, 0.0, 10.0),
+        ];
+        suppress_shadows(&mut v);
+        let tracks: Vec<u32> = v.iter().map(|x| x.track.0).collect();
+        assert_eq!(tracks, vec![0, 2, 3]);
+    }
 
     #[test]
     fn poisson_tail_is_sane() {

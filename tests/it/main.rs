@@ -2,6 +2,7 @@
 //! One binary, one module per feature; each test works in its own temporary directory.
 
 mod common;
+mod eval;
 mod index;
 mod resume;
 mod scan;
