@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::io::Cursor;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{CLIP, decode_only};
-use earmark::{Limits, QueryParams};
+use common::{CLIP, decode_only, identify};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -25,23 +23,15 @@ fn main() {
     };
     let bytes = std::fs::read(CLIP).unwrap();
     let index = earmark::index::Index::open(Path::new("testdata/index-v2.earmark")).unwrap();
-    let (query, limits) = (QueryParams::default(), Limits::default());
     let (mut decode, mut pipeline) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let t = Instant::now();
         std::hint::black_box(decode_only(&bytes));
         decode.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        let (found, _) = earmark::scan::identify(
-            &index,
-            Box::new(Cursor::new(bytes.clone())),
-            Some("mp3"),
-            &query,
-            &limits,
-        )
-        .unwrap();
+        let found = identify(&index, &bytes);
         pipeline.push(t.elapsed().as_secs_f64());
-        assert_eq!(found.len(), 1);
+        assert_eq!(found, 1);
     }
     let (d, p) = (median(decode), median(pipeline));
     println!(

@@ -41,3 +41,17 @@ pub fn decode_only(bytes: &[u8]) -> f32 {
     }
     acc
 }
+
+/// The whole pipeline on the clip; returns the number of matches.
+pub fn identify(index: &earmark::index::Index, bytes: &[u8]) -> usize {
+    let (query, limits) = (earmark::QueryParams::default(), earmark::Limits::default());
+    let (found, _) = earmark::scan::identify(
+        index,
+        Box::new(Cursor::new(bytes.to_vec())),
+        Some("mp3"),
+        &query,
+        &limits,
+    )
+    .unwrap();
+    found.len()
+}

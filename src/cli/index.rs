@@ -284,12 +284,7 @@ fn read_ids(path: &Path) -> anyhow::Result<HashMap<String, String>> {
 
 /// `catalogue.earmark` → `catalogue.earmark.runs-<pid>` beside it.
 fn spill_dir(output: &Path) -> PathBuf {
-    let mut name = output
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".runs-{}", std::process::id()));
-    output.with_file_name(name)
+    crate::index::builder::sibling(output, &format!(".runs-{}", std::process::id()))
 }
 
 pub fn run_demo(args: DemoArgs) -> anyhow::Result<Status> {

@@ -216,12 +216,7 @@ fn reporter<'w, W: Write + 'w>(format: Format, out: W, resumed: bool) -> Box<dyn
 }
 
 fn journal_path(output: &Path) -> PathBuf {
-    let mut name = output
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".journal");
-    output.with_file_name(name)
+    crate::index::builder::sibling(output, ".journal")
 }
 
 /// One journal line: an item finished and its output lines end at byte `end`.

@@ -374,14 +374,20 @@ impl<'b> IndexBuilder<'b> {
     }
 }
 
-/// `index.earmark` → `index.earmark.tmp-<pid>` in the same directory, so the rename is atomic.
-fn temp_path(path: &Path) -> PathBuf {
+/// `dir/name` → `dir/name<suffix>`: the files that travel with an output (temporary copy, lock,
+/// spilled runs, resume journal) sit beside it, on the same file system.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
+    name.push(suffix);
     path.with_file_name(name)
+}
+
+/// `index.earmark` → `index.earmark.tmp-<pid>` in the same directory, so the rename is atomic.
+fn temp_path(path: &Path) -> PathBuf {
+    sibling(path, &format!(".tmp-{}", std::process::id()))
 }
 
 /// Holds an exclusive lock on `<index>.lock` while an index is being written. The lock file is
@@ -394,12 +400,7 @@ pub struct BuildLock {
 impl BuildLock {
     /// Fails at once, naming the index, when another process is building it.
     pub fn acquire(index: &Path) -> Result<Self> {
-        let mut name = index
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".lock");
-        let path = index.with_file_name(name);
+        let path = sibling(index, ".lock");
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
