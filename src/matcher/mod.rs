@@ -54,9 +54,6 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     probes: Vec<Hash>,
     /// Hits per track, in arrival order (landmarks arrive in time order).
     hits: HashMap<u32, Vec<Hit>>,
-    landmarks: u64,
-    /// Query frames with at least one landmark: the denominator of coverage figures.
-    anchors: Vec<u32>,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -69,8 +66,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             query,
             probes: Vec::new(),
             hits: HashMap::new(),
-            landmarks: 0,
-            anchors: Vec::new(),
         }
     }
 
@@ -78,10 +73,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         let tracks = self.index.tracks();
         for m in landmarks {
-            self.landmarks += 1;
-            if self.anchors.last() != Some(&m.frame) {
-                self.anchors.push(m.frame);
-            }
             self.probes.clear();
             self.layout.probes(&m, &self.query, &mut self.probes);
             let detail = self.layout.detail(&m);
@@ -105,11 +96,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
     }
 
-    /// Landmarks looked up so far.
-    pub fn landmarks(&self) -> u64 {
-        self.landmarks
-    }
-
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.
     pub fn finish(&mut self) -> Vec<Match> {
         let mut matches = Vec::new();
@@ -127,8 +113,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             }
             self.resolve_track(TrackId(track), track_hits, &mut matches);
         }
-        self.anchors.clear();
-        self.landmarks = 0;
         suppress_shadows(&mut matches);
         matches.sort_by(|a, b| {
             a.item_start
