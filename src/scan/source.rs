@@ -473,6 +473,93 @@ mod tests {
     }
 
     #[test]
+    fn zip_bombs_and_odd_member_names_are_contained() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evil.zip");
+        let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        // 64 MiB of zeros: a few KiB compressed, far past a 1 MiB item limit.
+        zip.start_file("bomb.mp3", deflated).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            zip.write_all(&zeros).unwrap();
+        }
+        for name in ["../../escape.mp3", "/abs/path.mp3", "same.mp3", "same.mp3"] {
+            // The zip crate refuses a duplicate name; build it under another and keep going.
+            if zip.start_file(name, deflated).is_err() {
+                zip.start_file(format!("{name}.2.mp3"), deflated).unwrap();
+            }
+            zip.write_all(b"not audio").unwrap();
+        }
+        zip.finish().unwrap();
+        let limits = Limits {
+            max_item_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let mut items = Vec::new();
+        walk(&[path], &limits, &mut |item| {
+            items.push(item);
+            true
+        });
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| i.member.clone().unwrap_or_default())
+            .collect();
+        assert!(
+            names.contains(&"../../escape.mp3".to_string())
+                && names.contains(&"/abs/path.mp3".to_string()),
+            "{names:?}"
+        );
+        let bomb = items
+            .iter()
+            .find(|i| i.member.as_deref() == Some("bomb.mp3"))
+            .unwrap();
+        match &bomb.data {
+            ItemData::Failed(why) => assert!(why.contains("limit"), "{why}"),
+            other => panic!("the bomb was read: {other:?}"),
+        }
+        // Nothing was written next to the archive: names are labels, never paths.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn non_utf8_member_names_and_fifos_do_not_stop_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.mp3");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let tar_path = dir.path().join("names.tar");
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.as_ustar_mut().unwrap().name[..8].copy_from_slice(b"caf\xe9.mp3");
+        header.set_size(3);
+        header.set_cksum();
+        builder.append(&header, &b"abc"[..]).unwrap();
+        fs::write(&tar_path, builder.into_inner().unwrap()).unwrap();
+        let items = collect(&[dir.path().to_path_buf()]);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(
+            items
+                .iter()
+                .any(|(_, m, what)| m.as_deref() == Some("caf\u{FFFD}.mp3") && what == "3 bytes"),
+            "{items:?}"
+        );
+        assert!(
+            items
+                .iter()
+                .any(|(i, _, what)| i.ends_with("pipe.mp3") && what.contains("not a regular file")),
+            "{items:?}"
+        );
+    }
+
+    #[test]
     fn special_files_and_dangling_links_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("dangling.mp3");
