@@ -30,7 +30,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Worker threads (0 = all cores).
-    #[arg(long, short = 'j', default_value_t = super::default_jobs())]
+    #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
     #[command(flatten)]
     pub matching: super::MatchArgs,
@@ -98,7 +98,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
     }
     let index = Index::open(&args.index)?;
     let options = ScanOptions {
-        jobs: super::jobs(args.jobs),
+        jobs: args.jobs,
         query: args.matching.query(),
         ..ScanOptions::default()
     };

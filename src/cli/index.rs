@@ -32,7 +32,7 @@ pub struct IndexArgs {
     #[arg(long)]
     pub append: bool,
     /// Worker threads (0 = all cores).
-    #[arg(long, short = 'j', default_value_t = super::default_jobs())]
+    #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
     /// Postings held in memory before a sorted run is spilled to disk, in MiB.
     #[arg(long, default_value_t = 2048)]

@@ -140,7 +140,3 @@ pub fn jobs(requested: usize) -> usize {
         requested
     }
 }
-
-pub(crate) fn default_jobs() -> usize {
-    0
-}

@@ -39,7 +39,7 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
     /// Worker threads (0 = all cores).
-    #[arg(long, short = 'j', default_value_t = super::default_jobs())]
+    #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
     /// Continue an interrupted scan into the same --output.
     #[arg(long, requires = "output")]
@@ -75,7 +75,7 @@ pub struct QueryArgs {
 
 pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
     let options = ScanOptions {
-        jobs: super::jobs(args.jobs),
+        jobs: args.jobs,
         query: args.matching.query(),
         limits: args.limits.limits(),
         shard: args.shard.as_deref().map(Shard::parse).transpose()?,
