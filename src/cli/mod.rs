@@ -10,6 +10,7 @@
 mod eval;
 mod index;
 mod info;
+mod merge;
 mod scan;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -61,6 +62,8 @@ pub enum Command {
     Demo(index::DemoArgs),
     /// Score a ground-truth file of queries against an index, per degradation.
     Eval(eval::EvalArgs),
+    /// Combine the JSON Lines outputs of several shards into one, without duplicates.
+    Merge(merge::MergeArgs),
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Verify(a) => info::run_verify(a),
         Command::Demo(a) => index::run_demo(a),
         Command::Eval(a) => eval::run(a),
+        Command::Merge(a) => merge::run(a),
     }
 }
 

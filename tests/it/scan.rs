@@ -200,6 +200,51 @@ fn query_prints_for_a_person_and_exit_codes_say_what_happened() {
 }
 
 #[test]
+fn merging_shard_outputs_gives_the_whole_scan_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = catalogue_index();
+    let dump = testdata("dump");
+    let mut parts = Vec::new();
+    for k in 1..=3 {
+        let part = dir.path().join(format!("part{k}.jsonl"));
+        let shard = format!("{k}/3");
+        run(&[
+            "scan",
+            dump.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "-o",
+            part.to_str().unwrap(),
+        ]);
+        parts.push(part.to_str().unwrap().to_string());
+    }
+    // A shard scanned twice (a retried job) must not duplicate anything.
+    parts.push(parts[0].clone());
+    let merged = dir.path().join("merged.jsonl");
+    let mut args = vec!["merge"];
+    args.extend(parts.iter().map(String::as_str));
+    args.extend(["-o", merged.to_str().unwrap()]);
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, whole) = scan_dump(&[]);
+    let mut want: Vec<String> = whole.iter().map(|v| v.to_string()).collect();
+    let mut got: Vec<String> = json_lines(&std::fs::read_to_string(&merged).unwrap())
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn shards_split_the_dump_without_overlap_or_loss() {
     let (_, whole) = scan_dump(&[]);
     let mut union = Vec::new();
