@@ -119,10 +119,10 @@ pub fn scan(
     let result = std::thread::scope(|scope| {
         let (skipped, stop) = (&skipped, &stop);
         scope.spawn(move || {
-            source::walk(inputs, &options.limits, &mut |item| {
-                let mine = options.shard.is_none_or(|s| s.owns(&item.item));
-                if !mine || options.done.contains(&item.key()) {
-                    skipped.fetch_add(u64::from(mine), Ordering::Relaxed);
+            let mine = |path: &str| options.shard.is_none_or(|s| s.owns(path));
+            source::walk_selected(inputs, &options.limits, &mine, &mut |item| {
+                if options.done.contains(&item.key()) {
+                    skipped.fetch_add(1, Ordering::Relaxed);
                     return true;
                 }
                 !stop.load(Ordering::Relaxed) && item_tx.send(item).is_ok()

@@ -117,9 +117,20 @@ fn sniff(path: &Path) -> std::io::Result<Kind> {
 /// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
 /// entries sorted by name). `emit` returns `false` to stop early.
 pub fn walk(inputs: &[PathBuf], limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) {
+    walk_selected(inputs, limits, &|_| true, emit);
+}
+
+/// Like [`walk`], but files and archives whose path `select` rejects are skipped unopened: a
+/// shard does not read the archives that belong to other shards.
+pub fn walk_selected(
+    inputs: &[PathBuf],
+    limits: &Limits,
+    select: &dyn Fn(&str) -> bool,
+    emit: &mut dyn FnMut(Item) -> bool,
+) {
     for input in inputs {
         let shown = input.display().to_string();
-        if !visit(input, shown, true, limits, emit) {
+        if !visit(input, shown, true, limits, select, emit) {
             return;
         }
     }
@@ -130,6 +141,7 @@ fn visit(
     shown: String,
     named: bool,
     limits: &Limits,
+    select: &dyn Fn(&str) -> bool,
     emit: &mut dyn FnMut(Item) -> bool,
 ) -> bool {
     let meta = match fs::symlink_metadata(path) {
@@ -137,10 +149,17 @@ fn visit(
         Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
     };
     let ft = meta.file_type();
+    let directory =
+        ft.is_dir() || (ft.is_symlink() && fs::metadata(path).is_ok_and(|m| m.is_dir()));
+    if !directory && !select(&shown) {
+        return true;
+    }
     if ft.is_symlink() {
         match fs::metadata(path) {
             Ok(target) if target.is_file() => {}
-            Ok(target) if target.is_dir() && named => return visit_dir(path, &shown, limits, emit),
+            Ok(target) if target.is_dir() && named => {
+                return visit_dir(path, &shown, limits, select, emit);
+            }
             Ok(target) if target.is_dir() => return true,
             Ok(_) => {
                 return emit(Item::failed(
@@ -158,7 +177,7 @@ fn visit(
             }
         }
     } else if ft.is_dir() {
-        return visit_dir(path, &shown, limits, emit);
+        return visit_dir(path, &shown, limits, select, emit);
     } else if !ft.is_file() {
         return emit(Item::failed(
             shown,
@@ -207,6 +226,7 @@ fn visit_dir(
     path: &Path,
     shown: &str,
     limits: &Limits,
+    select: &dyn Fn(&str) -> bool,
     emit: &mut dyn FnMut(Item) -> bool,
 ) -> bool {
     let entries = match fs::read_dir(path) {
@@ -236,7 +256,7 @@ fn visit_dir(
         if !is_dir && !is_audio_name(&name) && !has_extension(&name, ARCHIVE_EXTENSIONS) {
             continue;
         }
-        if !visit(&entry, child, false, limits, emit) {
+        if !visit(&entry, child, false, limits, select, emit) {
             return false;
         }
     }
@@ -440,6 +460,25 @@ mod tests {
             "side files are not items"
         );
         assert!(items.iter().all(|(_, _, what)| !what.starts_with("failed")));
+    }
+
+    #[test]
+    fn rejected_paths_are_not_opened() {
+        let mut items = Vec::new();
+        walk_selected(
+            &[PathBuf::from("testdata/dump")],
+            &Limits::default(),
+            &|p| !p.ends_with(".tar"),
+            &mut |item| {
+                items.push(item.item);
+                true
+            },
+        );
+        assert!(
+            !items.iter().any(|i| i.ends_with("shard-000000.tar")),
+            "{items:?}"
+        );
+        assert!(items.iter().any(|i| i.ends_with("shard-000001.tar.gz")));
     }
 
     #[test]
