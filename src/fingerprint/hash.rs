@@ -1,4 +1,4 @@
-//! [`Hash`] and [`HashLayout`]: how a [`Landmark`]'s continuous features become a 32-bit key.
+//! [`Hash`](struct@Hash) and [`HashLayout`]: how a [`Landmark`]'s continuous features become a 32-bit key.
 //!
 //! Bit layout before scrambling, most significant first (widths from the parameters; 25 bits
 //! at the defaults):

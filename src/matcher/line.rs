@@ -2,7 +2,7 @@
 //!
 //! For each candidate speed the hits' offsets are sorted and a two-pointer sweep finds the
 //! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed.
-//! [`reference_best_line`] is the quadratic definition it is tested against.
+//! [`reference_best_count`] is the quadratic definition it is tested against.
 
 /// One query-to-catalogue coincidence: query frame `q` matched reference frame `r`, with the
 /// pitch shift and span change that this one landmark pair shows (see
