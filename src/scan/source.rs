@@ -71,6 +71,12 @@ impl Item {
     }
 }
 
+/// Whether a directory entry or archive member is looked at: audio, or an archive to open (in a
+/// directory) or report (inside an archive).
+fn is_member_candidate(name: &str) -> bool {
+    is_audio_name(name) || has_extension(name, ARCHIVE_EXTENSIONS)
+}
+
 fn has_extension(name: &str, list: &[&str]) -> bool {
     Path::new(name)
         .extension()
@@ -253,7 +259,7 @@ fn visit_dir(
         let is_dir = fs::symlink_metadata(&entry)
             .map(|m| m.is_dir())
             .unwrap_or(false);
-        if !is_dir && !is_audio_name(&name) && !has_extension(&name, ARCHIVE_EXTENSIONS) {
+        if !is_dir && !is_member_candidate(&name) {
             continue;
         }
         if !visit(&entry, child, false, limits, select, emit) {
@@ -272,13 +278,18 @@ fn too_big(size: u64, limits: &Limits) -> String {
     .to_string()
 }
 
-/// Reads at most `limit + 1` bytes, so a member that lies about its size cannot grow without bound.
-fn read_bounded(
+/// Reads one archive member: refused by its declared size first, then read through a hard
+/// limit of `max_item_bytes + 1`, so a member that lies about its size cannot grow without bound.
+fn read_member(
     r: &mut dyn Read,
     declared: u64,
-    limit: u64,
+    limits: &Limits,
 ) -> std::result::Result<Vec<u8>, String> {
-    let mut buf = Vec::with_capacity(declared.min(limit).min(64 << 20) as usize);
+    let limit = limits.max_item_bytes;
+    if declared > limit {
+        return Err(too_big(declared, limits));
+    }
+    let mut buf = Vec::with_capacity(declared.min(64 << 20) as usize);
     r.take(limit + 1)
         .read_to_end(&mut buf)
         .map_err(|e| format!("member data unreadable: {e}"))?;
@@ -336,29 +347,27 @@ fn read_tar(
             }
         };
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if !entry.header().entry_type().is_file()
-            || !(is_audio_name(&name) || has_extension(&name, ARCHIVE_EXTENSIONS))
-        {
+        if !entry.header().entry_type().is_file() || !is_member_candidate(&name) {
             continue;
         }
         let declared = entry.size();
-        let data = if declared > limits.max_item_bytes {
-            Err(too_big(declared, limits))
-        } else {
-            read_bounded(&mut entry, declared, limits.max_item_bytes).and_then(|b| {
-                if (b.len() as u64) < declared {
-                    Err(format!("member cut short: {} of {declared} bytes", b.len()))
-                } else {
-                    Ok(b)
-                }
-            })
+        let data = read_member(&mut entry, declared, limits);
+        // Only a member over the size limit is skipped cleanly (the tar reader moves past it);
+        // a read error or fewer bytes than declared leave the stream at an unknown place.
+        let stream_lost = match &data {
+            Ok(bytes) => (bytes.len() as u64) < declared,
+            Err(_) => declared <= limits.max_item_bytes,
         };
-        let cut_short =
-            matches!(&data, Err(why) if why.contains("cut short") || why.contains("unreadable"));
+        let data = data.and_then(|bytes| match bytes.len() as u64 {
+            n if n < declared => Err(format!(
+                "member cut short: {n} of {declared} bytes; later members lost"
+            )),
+            _ => Ok(bytes),
+        });
         if !emit(member_item(shown, name, data)) {
             return false;
         }
-        if cut_short {
+        if stream_lost {
             return true;
         }
     }
@@ -383,18 +392,11 @@ fn read_zip(path: &Path, shown: &str, limits: &Limits, emit: &mut dyn FnMut(Item
         let (name, data) = match archive.by_index(i) {
             Ok(mut file) => {
                 let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-                if !file.is_file()
-                    || !(is_audio_name(&name) || has_extension(&name, ARCHIVE_EXTENSIONS))
-                {
+                if !file.is_file() || !is_member_candidate(&name) {
                     continue;
                 }
                 let declared = file.size();
-                let data = if declared > limits.max_item_bytes {
-                    Err(too_big(declared, limits))
-                } else {
-                    read_bounded(&mut file, declared, limits.max_item_bytes)
-                };
-                (name, data)
+                (name, read_member(&mut file, declared, limits))
             }
             Err(e) => (format!("#{i}"), Err(format!("unreadable zip member: {e}"))),
         };
