@@ -15,7 +15,7 @@ use crate::config::FingerprintParams;
 pub struct Spectrogram {
     fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f32>,
-    /// Samples not yet consumed by a frame; never longer than `fft_size + hop`.
+    /// Samples not yet consumed by a frame (at most `fft_size` plus one push).
     pending: Vec<f32>,
     input: Vec<f32>,
     output: Vec<Complex<f32>>,
@@ -58,22 +58,22 @@ impl Spectrogram {
 
     /// Feeds samples; `on_frame` gets each complete frame's power spectrum. Frame `k` covers
     /// samples `k*hop .. k*hop + fft_size`.
-    pub fn push(&mut self, mut samples: &[f32], on_frame: &mut dyn FnMut(&[f32])) {
+    pub fn push(&mut self, samples: &[f32], on_frame: &mut dyn FnMut(&[f32])) {
         let n = self.window.len();
-        while !samples.is_empty() {
-            let take = (n - self.pending.len()).min(samples.len());
-            self.pending.extend_from_slice(&samples[..take]);
-            samples = &samples[take..];
-            if self.pending.len() == n {
-                self.transform();
-                on_frame(&self.power);
-                self.pending.drain(..self.hop);
-            }
+        self.pending.extend_from_slice(samples);
+        // Frames are read in place; consumed samples are dropped once per push, not per frame.
+        let mut start = 0;
+        while self.pending.len() - start >= n {
+            self.transform(start);
+            on_frame(&self.power);
+            start += self.hop;
         }
+        self.pending.drain(..start);
     }
 
-    fn transform(&mut self) {
-        for ((x, s), w) in self.input.iter_mut().zip(&self.pending).zip(&self.window) {
+    fn transform(&mut self, start: usize) {
+        let frame = &self.pending[start..start + self.window.len()];
+        for ((x, s), w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *x = s * w;
         }
         self.fft
