@@ -232,7 +232,7 @@ impl FingerprintParams {
 
 /// Query-time settings: how densely a query is fingerprinted, how widely each hash is probed,
 /// and when a candidate counts as a match. They do not change the index.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueryParams {
     /// Peaks kept per second of query audio. Denser than the index so that the index's peaks
     /// are (mostly) a subset of the query's even after degradation.
@@ -273,7 +273,10 @@ impl Default for QueryParams {
 }
 
 /// What one item may cost before it is abandoned with an error record.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// The wall-time and memory limits need the item to run in a worker process that can be
+/// stopped (see `scan::worker`); scans in threads enforce the others only.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Largest item (file or archive member) read into memory, bytes.
     pub max_item_bytes: u64,
@@ -281,6 +284,13 @@ pub struct Limits {
     pub max_audio_seconds: f64,
     /// Items decoding to less than this are reported as empty, seconds.
     pub min_audio_seconds: f64,
+    /// Wall time one item may take in a worker process before the worker is killed, seconds.
+    /// The default is far above what the longest allowed item needs (4 h of audio decodes in
+    /// well under a minute), so only a stuck decoder meets it.
+    pub item_timeout_seconds: f64,
+    /// Heap a worker process may hold (its data segment, which leaves out the shared, read-only
+    /// index mapping), bytes. It must fit the largest item plus decoding buffers.
+    pub item_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -289,6 +299,8 @@ impl Default for Limits {
             max_item_bytes: 1 << 30,
             max_audio_seconds: 4.0 * 3600.0,
             min_audio_seconds: 1.0,
+            item_timeout_seconds: 300.0,
+            item_memory_bytes: 4 << 30,
         }
     }
 }

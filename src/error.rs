@@ -37,6 +37,17 @@ pub enum Error {
     #[error("decoder panicked: {message}")]
     DecoderPanic { message: String },
 
+    #[error(
+        "no result after {seconds} s: the worker process was stopped (raise the limit with --item-timeout)"
+    )]
+    ItemTimeout { seconds: f64 },
+
+    #[error("the worker process died ({status}) while on this item{detail}")]
+    WorkerDied { status: String, detail: String },
+
+    #[error("worker process: {reason}")]
+    Worker { reason: String },
+
     #[error("{path}: not an earmark index (magic bytes {found:02x?})")]
     NotAnIndex { path: PathBuf, found: Vec<u8> },
 

@@ -64,6 +64,18 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Combine the JSON Lines outputs of several shards into one, without duplicates.
     Merge(merge::MergeArgs),
+    /// Serve items to a scan over stdin and stdout (started by `scan`, not by people).
+    #[command(hide = true)]
+    Worker(scan::WorkerArgs),
+}
+
+/// Where items are decoded.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// In worker processes that are killed when an item passes its time or memory limit.
+    Process,
+    /// In threads of the scanning process: no time or memory limit per item.
+    Thread,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +105,39 @@ impl LimitArgs {
             max_item_bytes: self.max_item_bytes,
             max_audio_seconds: self.max_seconds,
             ..Limits::default()
+        }
+    }
+}
+
+/// Where scanned items are decoded, and the limits that only worker processes can enforce.
+#[derive(Args, Debug, Clone)]
+pub struct IsolationArgs {
+    /// Where items are decoded: worker processes survive decoders that hang or eat memory.
+    #[arg(long, value_enum, default_value_t = Isolation::Process)]
+    pub isolation: Isolation,
+    /// Wall time one item may take before its worker process is killed, in seconds.
+    #[arg(long, default_value_t = Limits::default().item_timeout_seconds)]
+    pub item_timeout: f64,
+    /// Memory (heap) one worker process may use, in MiB.
+    #[arg(long, default_value_t = Limits::default().item_memory_bytes >> 20)]
+    pub item_memory_mb: u64,
+}
+
+impl IsolationArgs {
+    /// The worker command, or `None` for threads.
+    pub fn worker(&self) -> crate::Result<Option<crate::scan::worker::WorkerCommand>> {
+        match self.isolation {
+            Isolation::Process => crate::scan::worker::WorkerCommand::this_executable().map(Some),
+            Isolation::Thread => Ok(None),
+        }
+    }
+
+    /// `limits` with this wall-time and memory limit.
+    pub fn limits(&self, limits: Limits) -> Limits {
+        Limits {
+            item_timeout_seconds: self.item_timeout,
+            item_memory_bytes: self.item_memory_mb.saturating_mul(1 << 20),
+            ..limits
         }
     }
 }
@@ -133,6 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Demo(a) => index::run_demo(a),
         Command::Eval(a) => eval::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Worker(a) => scan::run_worker(a),
     }
 }
 

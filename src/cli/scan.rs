@@ -51,9 +51,18 @@ pub struct ScanArgs {
     #[arg(long)]
     pub quiet: bool,
     #[command(flatten)]
+    pub isolation: super::IsolationArgs,
+    #[command(flatten)]
     pub matching: super::MatchArgs,
     #[command(flatten)]
     pub limits: super::LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The catalogue index.
+    #[arg(long)]
+    pub index: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -68,6 +77,8 @@ pub struct QueryArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
+    pub isolation: super::IsolationArgs,
+    #[command(flatten)]
     pub matching: super::MatchArgs,
     #[command(flatten)]
     pub limits: super::LimitArgs,
@@ -77,10 +88,11 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
     let options = ScanOptions {
         jobs: args.jobs,
         query: args.matching.query(),
-        limits: args.limits.limits(),
+        limits: args.isolation.limits(args.limits.limits()),
         shard: args.shard.as_deref().map(Shard::parse).transpose()?,
         done: HashSet::new(),
         progress: !args.quiet && io::stderr().is_terminal(),
+        worker: args.isolation.worker()?,
     };
     scan_to(
         &args.index,
@@ -96,7 +108,8 @@ pub fn run_query(args: QueryArgs) -> anyhow::Result<Status> {
     let options = ScanOptions {
         jobs: 0,
         query: args.matching.query(),
-        limits: args.limits.limits(),
+        limits: args.isolation.limits(args.limits.limits()),
+        worker: args.isolation.worker()?,
         ..ScanOptions::default()
     };
     scan_to(
@@ -107,6 +120,12 @@ pub fn run_query(args: QueryArgs) -> anyhow::Result<Status> {
         &options,
         false,
     )
+}
+
+/// `earmark worker`: the child side of process isolation.
+pub fn run_worker(args: WorkerArgs) -> anyhow::Result<Status> {
+    scan::worker::serve(&args.index, io::stdin().lock(), io::stdout().lock())?;
+    Ok(Status::NothingFound)
 }
 
 /// Opens the index, runs the scan into the chosen output and format, and prints the summary.

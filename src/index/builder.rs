@@ -408,7 +408,10 @@ impl BuildLock {
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(BuildLock { _file: file }),
+            Ok(()) => {
+                remove_leftovers(index);
+                Ok(BuildLock { _file: file })
+            }
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Build {
                 reason: format!(
                     "{} is being written by another earmark process (lock {})",
@@ -418,6 +421,40 @@ impl BuildLock {
             }),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }
+    }
+}
+
+/// Removes the temporary index and spilled runs of builders that were killed (`kill -9`, power
+/// loss) before they could clean up. Only the lock holder calls this, so no live builder owns
+/// them. Best effort: what cannot be removed is only wasted space.
+fn remove_leftovers(index: &Path) {
+    let (Some(dir), Some(name)) = (index.parent(), index.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let name = name.to_string_lossy();
+    let prefixes = [format!("{name}.tmp-"), format!("{name}.runs-")];
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let Some(pid) = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())) else {
+            continue;
+        };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let path = entry.path();
+        let _ = match entry.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&path),
+            _ => fs::remove_file(&path),
+        };
     }
 }
 

@@ -15,7 +15,9 @@ pub use reader::{Index, Track};
 use crate::fingerprint::Detail;
 
 /// A track's position in the index's track table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct TrackId(pub u32);
 
 /// One occurrence of a hash in the catalogue: which track, at which anchor frame, and the

@@ -28,7 +28,7 @@ const PITCH_TOLERANCE: i16 = 2;
 const SPAN_TOLERANCE: f64 = 4.0;
 
 /// A catalogue track heard in a query item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Match {
     pub track: TrackId,
     /// Hits on the match's time line (distinct anchor pairs).

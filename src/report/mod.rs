@@ -7,12 +7,12 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::matcher::Match;
 
 /// A match with its track resolved to names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Found {
     pub track: String,
     pub external_id: String,
@@ -20,7 +20,7 @@ pub struct Found {
 }
 
 /// Everything learnt about one item.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Outcome {
     pub item: String,
     pub member: Option<String>,

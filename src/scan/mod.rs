@@ -4,9 +4,12 @@
 //! One thread walks the inputs and reads archive members into a bounded queue, `jobs` rayon
 //! workers take items from it, and the calling thread reports. Memory is bounded by the queue
 //! length times the item size limit, however large the dump. A panic while processing an item
-//! becomes an error record for that item.
+//! becomes an error record for that item. With [`ScanOptions::worker`] set, each worker hands
+//! its items to a child process that can be killed ([`worker`]): a stuck or runaway decoder
+//! then costs one error record, not the scan.
 
 pub mod source;
+pub mod worker;
 
 use std::collections::HashSet;
 use std::io::Cursor;
@@ -86,6 +89,9 @@ pub struct ScanOptions {
     pub done: HashSet<String>,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// Decode in worker processes started with this command (see [`worker`]); `None` decodes
+    /// in threads of this process.
+    pub worker: Option<worker::WorkerCommand>,
 }
 
 /// Scans `inputs` against `index`, reporting every item's outcome to `reporter`.
@@ -104,11 +110,16 @@ pub fn scan(
     } else {
         options.jobs
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("earmark-worker-{i}"))
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?;
+    let pool = match options.worker {
+        Some(_) => None,
+        None => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(jobs)
+                .thread_name(|i| format!("earmark-worker-{i}"))
+                .build()
+                .map_err(|e| Error::Invalid(format!("cannot start {jobs} worker threads: {e}")))?,
+        ),
+    };
     let mut summary = Summary::default();
     let mut progress = options.progress.then(|| Progress::new(inputs));
 
@@ -128,8 +139,13 @@ pub fn scan(
                 !stop.load(Ordering::Relaxed) && item_tx.send(item).is_ok()
             });
         });
-        let pool = &pool;
-        scope.spawn(move || run_workers(pool, item_rx, index, options, out_tx));
+        match (&options.worker, &pool) {
+            (Some(command), _) => run_slots(scope, jobs, command, item_rx, index, options, out_tx),
+            (None, Some(pool)) => {
+                scope.spawn(move || run_workers(pool, item_rx, index, options, out_tx));
+            }
+            (None, None) => unreachable!("a pool is built when there are no worker processes"),
+        }
         let mut failure = None;
         for outcome in out_rx.iter() {
             if failure.is_some() {
@@ -179,6 +195,41 @@ fn run_workers(
                 let _ = out.send(process_item(index, item, &options.query, &options.limits));
             });
     });
+}
+
+/// One thread per worker process, each taking the next item from the shared queue.
+fn run_slots<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    jobs: usize,
+    command: &worker::WorkerCommand,
+    items: Receiver<Item>,
+    index: &Index<Mmap>,
+    options: &ScanOptions,
+    out: std::sync::mpsc::SyncSender<Outcome>,
+) {
+    let items = std::sync::Arc::new(std::sync::Mutex::new(items));
+    for _ in 0..jobs {
+        let (items, out) = (items.clone(), out.clone());
+        let mut slot = worker::Slot::new(
+            command.clone(),
+            index.path(),
+            &options.query,
+            &options.limits,
+        );
+        scope.spawn(move || {
+            loop {
+                // The lock is held only while waiting for the next item, not while it runs.
+                let next = match items.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => break,
+                };
+                let Ok(item) = next else { break };
+                if out.send(slot.process(item)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
 }
 
 /// Decodes, fingerprints and matches one item. Never panics: a panic inside becomes the

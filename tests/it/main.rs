@@ -2,8 +2,10 @@
 //! One binary, one module per feature; each test works in its own temporary directory.
 
 mod common;
+mod crash;
 mod eval;
 mod index;
+mod isolation;
 mod resume;
 mod scan;
 mod stress;

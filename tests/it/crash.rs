@@ -1,0 +1,116 @@
+//! `kill -9` at awkward moments: a killed `earmark index` leaves the previous index intact, and
+//! a killed `earmark scan` resumed with `--resume` ends with exactly the lines of an
+//! uninterrupted run.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{catalogue_index, earmark, run, testdata};
+
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// SIGKILL, then reap.
+fn kill_9(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn kill_9_during_index_leaves_the_previous_index_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("catalogue.earmark");
+    let index = index.to_str().unwrap();
+    let catalogue = testdata("catalogue");
+    let catalogue = catalogue.to_str().unwrap();
+    assert!(run(&["index", catalogue, "-o", index]).status.success());
+    let before = std::fs::read(index).unwrap();
+
+    // A bigger build over the same path, killed at several moments of its run: while
+    // fingerprinting, while spilling runs (a tiny memory limit forces many), while writing.
+    let dump = testdata("dump");
+    for delay_ms in [50, 250, 600, 1000] {
+        let child = earmark()
+            .args(["index", catalogue, dump.to_str().unwrap(), "-o", index])
+            .args(["--memory-mb", "1", "--jobs", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        kill_9(child);
+        // The old index, or (had the kill come after the rename) the new one, whole.
+        assert!(
+            run(&["verify", index]).status.success(),
+            "after kill at {delay_ms} ms"
+        );
+    }
+    // The next build runs despite the dead builders' lock and leftovers, and clears them.
+    assert!(run(&["index", catalogue, "-o", index]).status.success());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains(".tmp-") && !n.contains(".runs-")),
+        "leftovers of killed builds remain: {names:?}"
+    );
+    assert_eq!(
+        std::fs::read(index).unwrap(),
+        before,
+        "builds are reproducible"
+    );
+}
+
+#[test]
+fn kill_9_during_scan_then_resume_loses_and_repeats_nothing() {
+    let index = catalogue_index().to_str().unwrap().to_string();
+    let dump = testdata("dump").to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let scan = |out: &Path| {
+        let mut c = earmark();
+        c.args(["scan", &dump, "--index", &index, "--jobs", "2", "-o"])
+            .arg(out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let full = dir.path().join("full.jsonl");
+    assert_eq!(scan(&full).status().unwrap().code(), Some(3));
+    let expected = sorted_lines(&full);
+
+    // A worker that hangs on one item holds the scan mid-way, with other items done and the
+    // hung one in flight, when the kill comes.
+    let cut = dir.path().join("cut.jsonl");
+    let journal = dir.path().join("cut.jsonl.journal");
+    let child = scan(&cut)
+        .env("EARMARK_TEST_FAULT", "hang:medley.mp3")
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count()) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the scan made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    kill_9(child);
+    let done_before = sorted_lines(&cut).len();
+    assert!(done_before < expected.len(), "the kill came mid-scan");
+
+    let resumed = scan(&cut).arg("--resume").status().unwrap();
+    assert_eq!(resumed.code(), Some(3));
+    assert_eq!(sorted_lines(&cut), expected);
+}
