@@ -3,8 +3,13 @@
 //!
 //! `EARMARK_SCALE=1e7,1e8 cargo bench --bench scale` (sizes in postings; default 1e6, which is
 //! also what `cargo test --all-targets` runs once). `EARMARK_SCALE_MEMORY_MB` caps the build's
-//! in-memory run (default 2048), so large sizes exercise spilling. Synthetic hashes are uniform
-//! over the 25-bit space; real ones are skewed, so real buckets are fuller than these.
+//! in-memory run (default 2048), so large sizes exercise spilling. Synthetic postings come from
+//! random landmarks (features uniform over their ranges) keyed like real ones, so hashes and
+//! details agree as in a real index; real hashes are skewed, so real buckets are fuller.
+//! Warm latencies come from `EARMARK_SCALE_ROUNDS` (default 20) passes over the 15 clips.
+//! `EARMARK_SCALE_COLD=N` also times N queries each starting with the index evicted from the
+//! page cache (as when it is far larger than memory): probes in arrival order (the default),
+//! sorted and swept, and sorted with the kernel's read-ahead on.
 //! The five real catalogue tracks are added, so queries (the shipped dump's clips) find matches.
 
 use std::path::Path;
@@ -12,9 +17,10 @@ use std::time::Instant;
 
 use earmark::audio;
 use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{Density, Detail, Hash, HashLayout, Keyed, Landmark, fingerprint};
+use earmark::fingerprint::{Density, HashLayout, Keyed, Landmark, fingerprint};
 use earmark::index::{Index, IndexBuilder, TrackEntry};
 use earmark::matcher::Matcher;
+use memmap2::Advice;
 
 /// Postings per synthetic track: about four minutes at the default density.
 const PER_TRACK: u64 = 10_000;
@@ -44,6 +50,20 @@ fn peak_rss_mb() -> f64 {
 
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A landmark with every feature uniform over its range.
+fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
+    let mut unit = || (rng.next() >> 11) as f32 / (1u64 << 53) as f32;
+    let octaves = (p.max_freq_hz / p.min_freq_hz).log2();
+    Landmark {
+        frame: (unit() * 15_000.0) as u32,
+        anchor: unit() * 12.0 * octaves,
+        interval_b: (unit() * 2.0 - 1.0) * p.zone_semitones,
+        interval_c: (unit() * 2.0 - 1.0) * p.zone_semitones,
+        ratio: unit(),
+        span: 2.0 + unit() * (p.zone_frames as f32 - 2.0),
+    }
 }
 
 fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>)> {
@@ -92,6 +112,37 @@ fn queries(params: &FingerprintParams, q: &QueryParams) -> Vec<Vec<Landmark>> {
     out
 }
 
+fn time_query(index: &Index, q: &QueryParams, clip: &[Landmark]) -> f64 {
+    let t = Instant::now();
+    let mut m = Matcher::new(index, *q);
+    m.add(clip.iter().copied());
+    std::hint::black_box(m.finish());
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn percentile(latencies: &[f64], p: f64) -> f64 {
+    let mut l = latencies.to_vec();
+    l.sort_by(f64::total_cmp);
+    l[((l.len() - 1) as f64 * p).round() as usize]
+}
+
+fn cold_p50(latencies: Vec<f64>) -> String {
+    if latencies.is_empty() {
+        "-".into()
+    } else {
+        format!("{:.1}", percentile(&latencies, 0.5))
+    }
+}
+
+/// Drops the file's pages from the page cache (it must not be mapped at the time).
+fn evict(path: &Path) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).unwrap();
+    // SAFETY: advice on an open descriptor; no memory is touched.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0, "posix_fadvise");
+}
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let sizes: Vec<u64> = std::env::var("EARMARK_SCALE")
@@ -105,10 +156,21 @@ fn main() {
         .unwrap_or(2048);
     let params = FingerprintParams::default();
     let query = QueryParams::default();
+    let layout = HashLayout::new(&params);
     let real = real_tracks(&params);
     let clips = queries(&params, &query);
+    let warm_rounds: usize = std::env::var("EARMARK_SCALE_ROUNDS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(20);
+    let cold_queries: usize = std::env::var("EARMARK_SCALE_COLD")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     println!(
-        "postings | tracks | build s | peak RSS MB | spilled runs | file MB | bytes/posting | lookup+match p50 ms | p99 ms"
+        "postings | tracks | build s | peak RSS MB | spilled runs | file MB | bytes/posting | \
+         warm p50 ms | warm p99 ms | warm p50, sorted probes | cold p50 | cold p50, sorted | \
+         cold p50, sorted + read-ahead"
     );
     for &n in &sizes {
         let dir = tempfile::tempdir_in(
@@ -130,12 +192,7 @@ fn main() {
         for t in 0..tracks {
             keyed.clear();
             for _ in 0..PER_TRACK.min(n - t * PER_TRACK) {
-                let r = rng.next();
-                keyed.push(Keyed {
-                    hash: Hash((r >> 39) as u32),
-                    frame: (r % 15_000) as u32,
-                    detail: Detail((r >> 16) as u16),
-                });
+                keyed.push(layout.keyed(&synthetic_landmark(&mut rng, &params)));
             }
             let entry = TrackEntry {
                 id: format!("synthetic/{t:08}"),
@@ -148,28 +205,53 @@ fn main() {
         let build = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb();
         let index = Index::open(&path).unwrap();
-        let rounds = if quick { 1 } else { 20 };
-        let mut latencies = Vec::new();
-        for _ in 0..rounds {
-            for clip in &clips {
-                let t = Instant::now();
-                let mut m = Matcher::new(&index, query);
-                m.add(clip.iter().copied());
-                std::hint::black_box(m.finish());
-                latencies.push(t.elapsed().as_secs_f64() * 1e3);
+        let rounds = if quick { 1 } else { warm_rounds };
+        let (sorted, unsorted) = (
+            QueryParams {
+                probe_batch: 1 << 16,
+                ..query
+            },
+            QueryParams {
+                probe_batch: 1,
+                ..query
+            },
+        );
+        let warm = |q: &QueryParams| {
+            let mut latencies = Vec::new();
+            for _ in 0..rounds {
+                for clip in &clips {
+                    latencies.push(time_query(&index, q, clip));
+                }
             }
-        }
-        latencies.sort_by(f64::total_cmp);
-        let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+            latencies
+        };
+        let (warm_sorted, warm_unsorted) = (warm(&sorted), warm(&unsorted));
+        drop(index);
+        // Cold: each query starts with none of the index in the page cache, as when the index
+        // is far larger than memory.
+        let cold = |q: &QueryParams, advice: Advice| {
+            let mut latencies = Vec::new();
+            for clip in clips.iter().cycle().take(cold_queries) {
+                evict(&path);
+                let index = Index::open(&path).unwrap();
+                index.advise_postings(advice).unwrap();
+                latencies.push(time_query(&index, q, clip));
+            }
+            latencies
+        };
         println!(
-            "{} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2}",
+            "{} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {}",
             stats.postings,
             stats.tracks,
             stats.runs,
             stats.bytes as f64 / 1e6,
             stats.bytes as f64 / stats.postings as f64,
-            pct(0.5),
-            pct(0.99)
+            percentile(&warm_unsorted, 0.5),
+            percentile(&warm_unsorted, 0.99),
+            percentile(&warm_sorted, 0.5),
+            cold_p50(cold(&unsorted, Advice::Random)),
+            cold_p50(cold(&sorted, Advice::Random)),
+            cold_p50(cold(&sorted, Advice::Normal)),
         );
     }
 }

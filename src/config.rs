@@ -254,6 +254,11 @@ pub struct QueryParams {
     pub min_inliers: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
+    /// Probes gathered before they are looked up together in hash order (1: each landmark's
+    /// probes at once). Sorting turns the index reads of a batch into one forward sweep; within
+    /// one item that bought nothing measurable, warm or cold (BENCHMARKS.md), so it is off by
+    /// default and kept for scans that batch many items' probes.
+    pub probe_batch: u32,
 }
 
 impl Default for QueryParams {
@@ -268,6 +273,7 @@ impl Default for QueryParams {
             window_seconds: 12.0,
             min_inliers: 10,
             inlier_tolerance_frames: 3.0,
+            probe_batch: 1,
         }
     }
 }

@@ -43,12 +43,20 @@ impl Index<Mmap> {
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let index = Index::from_bytes(map, path)?;
         // Postings are read at random; the kernel's read-ahead would only waste page cache.
-        let _ = index.data.advise_range(
-            Advice::Random,
-            index.header.posting_list.offset as usize,
-            index.header.posting_list.len as usize,
-        );
+        let _ = index.advise_postings(Advice::Random);
         Ok(index)
+    }
+
+    /// How the kernel should page the postings in: [`Advice::Random`] (set on open: no
+    /// read-ahead, since lookups jump about) or, to compare, [`Advice::Normal`].
+    pub fn advise_postings(&self, advice: Advice) -> Result<()> {
+        self.data
+            .advise_range(
+                advice,
+                self.header.posting_list.offset as usize,
+                self.header.posting_list.len as usize,
+            )
+            .map_err(|e| Error::io(&self.path, e))
     }
 }
 

@@ -16,7 +16,7 @@ pub mod line;
 use std::collections::HashMap;
 
 use crate::config::QueryParams;
-use crate::fingerprint::{Hash, HashLayout, Landmark};
+use crate::fingerprint::{Detail, Hash, HashLayout, Landmark};
 use crate::index::{Index, TrackId};
 pub use line::{Hit, Line};
 
@@ -26,6 +26,14 @@ const MIN_CONFIDENCE: f64 = 0.99;
 const PITCH_TOLERANCE: i16 = 2;
 /// ...and on the time scale within this many span units (1.5 % each).
 const SPAN_TOLERANCE: f64 = 4.0;
+
+/// One hash to look up for one query landmark.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    hash: Hash,
+    frame: u32,
+    detail: Detail,
+}
 
 /// A catalogue track heard in a query item.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -51,41 +59,79 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     layout: HashLayout,
     query: QueryParams,
     frame_seconds: f64,
-    probes: Vec<Hash>,
-    /// Hits per track, in arrival order (landmarks arrive in time order).
+    /// Probes waiting for [`Self::lookup`].
+    pending: Vec<Probe>,
+    /// Hits per track, unordered until `finish` sorts them.
     hits: HashMap<u32, Vec<Hit>>,
+    /// Largest pitch and span differences a hit may show and still fit a shift and time scale
+    /// within the query's limits (with the verification tolerances on top).
+    max_pitch: i16,
+    max_span: i16,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn new(index: &'i Index<D>, query: QueryParams) -> Self {
         let params = index.params();
+        let layout = HashLayout::new(params);
+        // A pitch shift moves the anchor (quarter semitones); a speed or tempo change scales
+        // the span. Hits beyond both can never be verified, so they are dropped at lookup.
+        let max_pitch = (query.max_pitch_semitones.max(0.0) * 4.0).ceil() as i16 + PITCH_TOLERANCE;
+        let max_span = layout
+            .span_units_for_speed(1.0 / (1.0 + f64::from(query.max_tempo_change.clamp(0.0, 0.9))))
+            .abs()
+            .ceil() as i16
+            + SPAN_TOLERANCE as i16;
         Matcher {
-            layout: HashLayout::new(params),
+            layout,
             frame_seconds: params.frame_seconds(),
             index,
             query,
-            probes: Vec::new(),
+            pending: Vec::new(),
             hits: HashMap::new(),
+            max_pitch,
+            max_span,
         }
     }
 
-    /// Looks up query landmarks (in time order) and keeps their hits.
+    /// Takes query landmarks; their hits are gathered in batches (see [`Self::lookup`]).
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
-        let tracks = self.index.tracks();
+        let mut probes = Vec::new();
         for m in landmarks {
-            self.probes.clear();
-            self.layout.probes(&m, &self.query, &mut self.probes);
+            probes.clear();
+            self.layout.probes(&m, &self.query, &mut probes);
             let detail = self.layout.detail(&m);
-            for &h in &self.probes {
-                let postings = self.index.lookup(h);
-                if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
+            self.pending.extend(probes.iter().map(|&hash| Probe {
+                hash,
+                frame: m.frame,
+                detail,
+            }));
+            if self.pending.len() >= self.query.probe_batch as usize {
+                self.lookup();
+            }
+        }
+    }
+
+    /// Looks up the pending probes in hash order, so that the index is read front to back: on
+    /// an index larger than the page cache, neighbouring probes share pages and the kernel's
+    /// read-ahead, where probes in arrival order would each fault a random page.
+    fn lookup(&mut self) {
+        let tracks = self.index.tracks();
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable_by_key(|p| p.hash.0);
+        for same in pending.chunk_by(|a, b| a.hash == b.hash) {
+            let postings = self.index.lookup(same[0].hash);
+            if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
+                continue;
+            }
+            for p in postings {
+                if p.track.0 >= tracks {
                     continue;
                 }
-                for p in postings {
-                    if p.track.0 < tracks {
-                        let (pitch, span) = detail.since(p.detail);
+                for probe in same {
+                    let (pitch, span) = probe.detail.since(p.detail);
+                    if pitch.abs() <= self.max_pitch && span.abs() <= self.max_span {
                         self.hits.entry(p.track.0).or_default().push(Hit {
-                            q: m.frame,
+                            q: probe.frame,
                             r: p.frame,
                             pitch,
                             span,
@@ -94,12 +140,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 }
             }
         }
+        pending.clear();
+        self.pending = pending;
     }
 
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.
     pub fn finish(&mut self) -> Vec<Match> {
         let mut matches = Vec::new();
         let min = self.query.min_inliers as usize;
+        self.lookup();
         let mut hits = std::mem::take(&mut self.hits);
         for (&track, track_hits) in hits.iter_mut() {
             if track_hits.len() < min {
