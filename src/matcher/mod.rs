@@ -51,6 +51,9 @@ pub struct Match {
     pub track_end: f64,
     /// Playback speed of the item relative to the catalogue track (1.0 when unchanged).
     pub speed: f64,
+    /// Pitch of the item relative to the catalogue track, semitones, to a quarter semitone
+    /// (a speed change shifts pitch too: 12·log2(speed)).
+    pub pitch: f64,
 }
 
 /// Looks up landmarks and turns hits into matches. Cheap to create; one per worker or per item.
@@ -334,6 +337,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 track_start: clamp(line.at(q0)) * fs,
                 track_end: clamp(line.at(q1)) * fs,
                 speed: (line.speed * 1000.0).round() / 1000.0,
+                pitch: f64::from(s.pitch) / 4.0,
             });
         }
     }
@@ -511,6 +515,7 @@ mod tests {
             track_start: 0.0,
             track_end: end - start,
             speed: 1.0,
+            pitch: 0.0,
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
 //! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
-//! `speed`, and for failures `item`, `member`, `error`. Fields may be added, never renamed.
+//! `speed`, `pitch`, and for failures `item`, `member`, `error`. Fields may be added, never renamed.
 
 use std::io::{self, Write};
 
@@ -107,6 +107,7 @@ struct MatchLine<'a> {
     track_start: f64,
     track_end: f64,
     speed: f64,
+    pitch: f64,
 }
 
 #[derive(Serialize)]
@@ -138,6 +139,7 @@ impl<'a> MatchLine<'a> {
             track_start: ms(f.m.track_start),
             track_end: ms(f.m.track_end),
             speed: f.m.speed,
+            pitch: f.m.pitch,
         }
     }
 }
@@ -216,7 +218,7 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch"
             )?;
             self.header_written = true;
         }
@@ -226,7 +228,7 @@ impl<W: Write> Reporter for Csv<W> {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{}",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -235,11 +237,12 @@ impl<W: Write> Reporter for Csv<W> {
                 m.item_end,
                 m.track_start,
                 m.track_end,
-                m.speed
+                m.speed,
+                m.pitch
             )?;
         }
         if let Some(e) = &o.error {
-            writeln!(self.out, "{item},{member},,,,,,,,,,{}", csv_field(e))?;
+            writeln!(self.out, "{item},{member},,,,,,,,,,{},", csv_field(e))?;
         }
         self.out.flush()
     }
@@ -281,11 +284,14 @@ impl<W: Write> Reporter for Human<W> {
             } else {
                 format!(" [{}]", f.external_id)
             };
-            let speed = if m.speed == 1.0 {
+            let mut speed = if m.speed == 1.0 {
                 String::new()
             } else {
                 format!(", speed {:.3}", m.speed)
             };
+            if m.pitch != 0.0 {
+                speed += &format!(", pitch {:+.2} semitones", m.pitch);
+            }
             writeln!(
                 self.out,
                 "{name}: {}{ext} at {}–{} of the item = {}–{} of the track (score {}, confidence {:.3}{speed})",
@@ -332,6 +338,7 @@ mod tests {
                     track_start: 3.0,
                     track_end: 12.4,
                     speed: 1.0,
+                    pitch: 0.0,
                 },
             }],
             error: None,
@@ -355,6 +362,7 @@ mod tests {
             "track_start",
             "track_end",
             "speed",
+            "pitch",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
