@@ -30,7 +30,8 @@
 # .deb files, dpkg-deb, unzip, ffmpeg (with libmp3lame, libopus, libvorbis), sox, rubberband,
 # espeak-ng, cargo. Idempotent: existing queries, extracted packages and OUT_DIR/catalogue.earmark
 # are reused (delete them to rebuild); truth.tsv is rewritten. JOBS (default 2) queries are made
-# in parallel. Writes OUT_DIR/eval.txt (the table) and OUT_DIR/eval.json.
+# in parallel. Writes OUT_DIR/eval.txt (the table), OUT_DIR/eval.json,
+# OUT_DIR/misses.tsv and OUT_DIR/answers.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 self="$PWD/scripts/bench-corpus.sh"
@@ -243,4 +244,5 @@ while IFS= read -r row; do # (read with IFS=tab would merge the empty track fiel
   fi
 done < "$out/truth-all.tsv"
 echo "earmark bench: $(($(wc -l < "$truth") - 1)) queries in $truth, $missing failed" >&2
-"$earmark" eval "$truth" --index "$out/catalogue.earmark" --json "$out/eval.json" | tee "$out/eval.txt" || true
+"$earmark" eval "$truth" --index "$out/catalogue.earmark" --json "$out/eval.json" \
+  --misses "$out/misses.tsv" --answers "$out/answers.tsv" | tee "$out/eval.txt" || true

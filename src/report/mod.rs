@@ -33,6 +33,11 @@ pub struct Outcome {
     pub partial: bool,
     /// Bytes of the item (file or member) read, for progress estimates.
     pub bytes: u64,
+    /// Wall time spent on this item by the one worker that processed it (open, decode,
+    /// fingerprint, match), seconds. Items run in parallel, so these add up to more than the
+    /// scan's wall time.
+    #[serde(default)]
+    pub processing_seconds: f64,
 }
 
 /// Totals for the end-of-run summary.
@@ -344,6 +349,7 @@ mod tests {
             error: None,
             partial: false,
             bytes: 0,
+            processing_seconds: 0.0,
         }
     }
 

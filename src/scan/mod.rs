@@ -232,9 +232,21 @@ fn run_slots<'scope>(
     }
 }
 
-/// Decodes, fingerprints and matches one item. Never panics: a panic inside becomes the
-/// item's error.
+/// Decodes, fingerprints and matches one item, and records the wall time that took in
+/// [`Outcome::processing_seconds`]. Never panics: a panic inside becomes the item's error.
 pub fn process_item<D: AsRef<[u8]>>(
+    index: &Index<D>,
+    item: Item,
+    query: &QueryParams,
+    limits: &Limits,
+) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = process_timed(index, item, query, limits);
+    outcome.processing_seconds = started.elapsed().as_secs_f64();
+    outcome
+}
+
+fn process_timed<D: AsRef<[u8]>>(
     index: &Index<D>,
     item: Item,
     query: &QueryParams,

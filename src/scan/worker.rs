@@ -185,10 +185,13 @@ impl Slot {
             member: item.member,
             file,
         };
+        let started = std::time::Instant::now();
         match self.run(&request, payload) {
             Ok(done) => done,
             Err(e) => {
+                // A killed or dead child timed nothing; the slot's wait is the item's cost.
                 outcome.error = Some(e.to_string());
+                outcome.processing_seconds = started.elapsed().as_secs_f64();
                 outcome
             }
         }
