@@ -4,6 +4,7 @@
 mod common;
 mod eval;
 mod index;
+mod lying_headers;
 mod resume;
 mod scan;
 mod stress;
