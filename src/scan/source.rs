@@ -507,6 +507,43 @@ mod tests {
     }
 
     #[test]
+    fn archives_in_memory_are_walked_like_files() {
+        let mut from_memory = Vec::new();
+        for name in ["fma-000.zip", "shard-000000.tar", "shard-000001.tar.gz"] {
+            let bytes = fs::read(Path::new("testdata/dump").join(name)).unwrap();
+            walk_archive(
+                std::io::Cursor::new(bytes),
+                &format!("testdata/dump/{name}"),
+                &Limits::default(),
+                &mut |item| {
+                    from_memory.push((item.item, item.member));
+                    true
+                },
+            );
+        }
+        let from_files: Vec<_> = collect(&[PathBuf::from("testdata/dump")])
+            .into_iter()
+            .filter(|(_, m, _)| m.is_some())
+            .map(|(i, m, _)| (i, m))
+            .collect();
+        assert_eq!(from_memory, from_files);
+        let mut not_archive = Vec::new();
+        walk_archive(
+            std::io::Cursor::new(b"ID3 not an archive"),
+            "x.mp3",
+            &Limits::default(),
+            &mut |item| {
+                not_archive.push(item.data);
+                true
+            },
+        );
+        assert!(
+            matches!(&not_archive[..], [ItemData::Failed(why)] if why.contains("not a tar")),
+            "{not_archive:?}"
+        );
+    }
+
+    #[test]
     fn rejected_paths_are_not_opened() {
         let mut items = Vec::new();
         walk_selected(
