@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::config::{FingerprintParams, PARAMS_BYTES};
 use crate::error::{Error, Result};
-use crate::fingerprint::hash::{DETAIL_BITS, Detail};
+use crate::fingerprint::hash::{DETAIL_BITS, Detail, HashLayout};
 
 /// First eight bytes of every index.
 pub const MAGIC: [u8; 8] = *b"EARMARK\0";
@@ -309,12 +309,24 @@ impl Header {
     fn check(&self, file_len: u64) -> std::result::Result<(), String> {
         self.params.validate().map_err(|e| e.to_string())?;
         let l = self.layout;
+        // Each width is checked before the sum, which could otherwise wrap round to 64.
+        let widths = [l.track_bits, l.time_bits, DETAIL_BITS];
         if l.hash_bits > 32
             || l.dir_bits > l.hash_bits
             || l.dir_bits > 40
-            || l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS != 64
+            || widths.iter().any(|&w| w > 64)
+            || l.low_bits() + widths.iter().sum::<u32>() != 64
         {
             return Err(format!("impossible posting layout {l:?}"));
+        }
+        // Lookups find a hash's bucket from its top bits: a hash wider than the layout's would
+        // index past the directory.
+        let hash_bits = HashLayout::new(&self.params).total_bits();
+        if l.hash_bits != hash_bits {
+            return Err(format!(
+                "postings keep {}-bit hashes but the parameters make {hash_bits}-bit ones",
+                l.hash_bits
+            ));
         }
         if self.tracks > 1u64 << l.track_bits.min(63) {
             return Err(format!(
@@ -471,6 +483,87 @@ mod tests {
         assert_eq!(l.low_bits(), 0);
         let p = l.pack(77, (1 << 24) - 1, 5, Detail(1));
         assert_eq!(l.unpack(p), (0, (1 << 24) - 1, 5, Detail(1)));
+    }
+
+    /// Seen while writing the `index_open` fuzz target: bit widths whose u32 sum wraps round
+    /// to 64 overflowed the layout check (a panic with overflow checks, a bogus layout without).
+    #[test]
+    fn bit_widths_that_wrap_are_refused() {
+        let layout = PostingLayout::choose(25, 100, 2, 100).unwrap();
+        let wrapping = PostingLayout {
+            track_bits: u32::MAX - 7,
+            time_bits: layout.time_bits + layout.track_bits + 8,
+            ..layout
+        };
+        assert_eq!(
+            wrapping
+                .low_bits()
+                .wrapping_add(wrapping.track_bits)
+                .wrapping_add(wrapping.time_bits)
+                .wrapping_add(DETAIL_BITS),
+            64
+        );
+        let h = Header {
+            params: FingerprintParams::default(),
+            layout: wrapping,
+            tracks: 0,
+            postings: 0,
+            total_frames: 0,
+            track_table: Section::default(),
+            strings: Section::default(),
+            posting_list: Section::default(),
+            directory: Section::default(),
+        };
+        let err = h.check(1 << 20).unwrap_err();
+        assert!(err.contains("impossible posting layout"), "{err}");
+    }
+
+    /// Found with the `index_open` fuzz target: a layout narrower than the parameters' hashes
+    /// passed the open, and every lookup of a wider hash then read past the directory (a panic
+    /// per scanned item).
+    #[test]
+    fn layout_hash_width_must_match_the_parameters() {
+        let params = FingerprintParams::default();
+        let bits = HashLayout::new(&params).total_bits();
+        let narrow = PostingLayout::choose(bits - 4, 100, 2, 100).unwrap();
+        let dir_len = ((1u64 << narrow.dir_bits) + 1) * 8;
+        let h = Header {
+            params,
+            layout: narrow,
+            tracks: 0,
+            postings: 0,
+            total_frames: 0,
+            track_table: Section {
+                offset: 256,
+                len: 0,
+            },
+            strings: Section {
+                offset: 256,
+                len: 0,
+            },
+            posting_list: Section {
+                offset: 256,
+                len: 0,
+            },
+            directory: Section {
+                offset: 256,
+                len: dir_len,
+            },
+        };
+        let file_len = h.footer_offset() + FOOTER_LEN as u64;
+        let err = h.check(file_len).unwrap_err();
+        assert!(err.contains("-bit hashes"), "{err}");
+        let layout = PostingLayout::choose(bits, 100, 2, 100).unwrap();
+        let right = Header {
+            layout,
+            directory: Section {
+                offset: 256,
+                len: ((1u64 << layout.dir_bits) + 1) * 8,
+            },
+            ..h
+        };
+        let file_len = right.footer_offset() + FOOTER_LEN as u64;
+        assert_eq!(right.check(file_len), Ok(()));
     }
 
     #[test]

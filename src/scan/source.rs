@@ -14,7 +14,7 @@
 //! - Member names are kept as given (lossily decoded when not UTF-8); they are labels only.
 
 use std::fs::{self, File};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::config::Limits;
@@ -98,26 +98,35 @@ enum Kind {
 
 fn sniff(path: &Path) -> std::io::Result<Kind> {
     let mut head = [0u8; 512];
-    let mut f = File::open(path)?;
+    let n = read_head(&mut File::open(path)?, &mut head)?;
+    Ok(sniff_head(&head[..n]))
+}
+
+/// Fills `head` as far as the reader allows; returns how many bytes were read.
+fn read_head(r: &mut dyn Read, head: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < head.len() {
-        let k = f.read(&mut head[n..])?;
+        let k = r.read(&mut head[n..])?;
         if k == 0 {
             break;
         }
         n += k;
     }
-    Ok(
-        if n >= 4 && (&head[..4] == b"PK\x03\x04" || &head[..4] == b"PK\x05\x06") {
-            Kind::Zip
-        } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
-            Kind::TarGz
-        } else if n >= 262 && &head[257..262] == b"ustar" {
-            Kind::Tar
-        } else {
-            Kind::Other
-        },
-    )
+    Ok(n)
+}
+
+/// What the first bytes of a file say it is.
+fn sniff_head(head: &[u8]) -> Kind {
+    let n = head.len();
+    if n >= 4 && (&head[..4] == b"PK\x03\x04" || &head[..4] == b"PK\x05\x06") {
+        Kind::Zip
+    } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
+        Kind::TarGz
+    } else if n >= 262 && &head[257..262] == b"ustar" {
+        Kind::Tar
+    } else {
+        Kind::Other
+    }
 }
 
 /// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
@@ -200,18 +209,8 @@ fn visit(
         Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
     };
     match kind {
-        Kind::Zip => read_zip(path, &shown, limits, emit),
-        Kind::Tar => match File::open(path) {
-            Ok(f) => read_tar(BufReader::new(f), &shown, limits, emit),
-            Err(e) => emit(Item::failed(shown, None, format!("cannot read: {e}"))),
-        },
-        Kind::TarGz => match File::open(path) {
-            Ok(f) => read_tar(
-                flate2::read::GzDecoder::new(BufReader::new(f)),
-                &shown,
-                limits,
-                emit,
-            ),
+        Kind::Zip | Kind::Tar | Kind::TarGz => match File::open(path) {
+            Ok(f) => read_archive(kind, BufReader::new(f), &shown, limits, emit),
             Err(e) => emit(Item::failed(shown, None, format!("cannot read: {e}"))),
         },
         Kind::Other if named || is_audio_name(&name) => {
@@ -317,6 +316,47 @@ fn member_item(shown: &str, name: String, data: std::result::Result<Vec<u8>, Str
     }
 }
 
+/// Walks the members of an archive that is already open (or in memory), recognised by content
+/// as a directory input's archive is: tar, tar.gz or zip. Anything else gets one error record.
+/// `shown` names the archive in the items. Returns `false` when `emit` asked to stop.
+pub fn walk_archive<R: Read + Seek>(
+    mut reader: R,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let mut head = [0u8; 512];
+    let kind = read_head(&mut reader, &mut head)
+        .and_then(|n| reader.rewind().map(|()| sniff_head(&head[..n])));
+    match kind {
+        Ok(kind) => read_archive(kind, reader, shown, limits, emit),
+        Err(e) => emit(Item::failed(
+            shown.to_string(),
+            None,
+            format!("cannot read: {e}"),
+        )),
+    }
+}
+
+fn read_archive<R: Read + Seek>(
+    kind: Kind,
+    reader: R,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    match kind {
+        Kind::Zip => read_zip(reader, shown, limits, emit),
+        Kind::Tar => read_tar(reader, shown, limits, emit),
+        Kind::TarGz => read_tar(flate2::read::GzDecoder::new(reader), shown, limits, emit),
+        Kind::Other => emit(Item::failed(
+            shown.to_string(),
+            None,
+            "not a tar, tar.gz or zip archive".into(),
+        )),
+    }
+}
+
 fn read_tar(
     reader: impl Read,
     shown: &str,
@@ -374,11 +414,13 @@ fn read_tar(
     true
 }
 
-fn read_zip(path: &Path, shown: &str, limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) -> bool {
-    let open = File::open(path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|e| e.to_string()));
-    let mut archive = match open {
+fn read_zip(
+    reader: impl Read + Seek,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let mut archive = match zip::ZipArchive::new(reader) {
         Ok(a) => a,
         Err(e) => {
             return emit(Item::failed(
@@ -462,6 +504,43 @@ mod tests {
             "side files are not items"
         );
         assert!(items.iter().all(|(_, _, what)| !what.starts_with("failed")));
+    }
+
+    #[test]
+    fn archives_in_memory_are_walked_like_files() {
+        let mut from_memory = Vec::new();
+        for name in ["fma-000.zip", "shard-000000.tar", "shard-000001.tar.gz"] {
+            let bytes = fs::read(Path::new("testdata/dump").join(name)).unwrap();
+            walk_archive(
+                std::io::Cursor::new(bytes),
+                &format!("testdata/dump/{name}"),
+                &Limits::default(),
+                &mut |item| {
+                    from_memory.push((item.item, item.member));
+                    true
+                },
+            );
+        }
+        let from_files: Vec<_> = collect(&[PathBuf::from("testdata/dump")])
+            .into_iter()
+            .filter(|(_, m, _)| m.is_some())
+            .map(|(i, m, _)| (i, m))
+            .collect();
+        assert_eq!(from_memory, from_files);
+        let mut not_archive = Vec::new();
+        walk_archive(
+            std::io::Cursor::new(b"ID3 not an archive"),
+            "x.mp3",
+            &Limits::default(),
+            &mut |item| {
+                not_archive.push(item.data);
+                true
+            },
+        );
+        assert!(
+            matches!(&not_archive[..], [ItemData::Failed(why)] if why.contains("not a tar")),
+            "{not_archive:?}"
+        );
     }
 
     #[test]

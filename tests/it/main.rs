@@ -6,6 +6,7 @@ mod crash;
 mod eval;
 mod index;
 mod isolation;
+mod lying_headers;
 mod resume;
 mod scan;
 mod stress;

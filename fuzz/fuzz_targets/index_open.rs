@@ -1,0 +1,94 @@
+//! Bytes → `Index::from_bytes`, then what a scan and `earmark verify` do with an open index:
+//! verify, read the track table, look hashes up, list every posting, and match a real clip's
+//! landmarks.
+//!
+//! Checksums would stop the fuzzer at the door, so the target rewrites them: the header CRC
+//! always, and the footer's section CRCs once the header parses, opening the index a second
+//! time. Every check behind the checksums is thus reachable.
+#![no_main]
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use earmark::fingerprint::{Density, Hash, Landmark, fingerprint};
+use earmark::index::format::{FOOTER_LEN, HEADER_LEN};
+use earmark::index::{Index, TrackId};
+use earmark::matcher::Matcher;
+use earmark::{FingerprintParams, Limits, QueryParams};
+use libfuzzer_sys::fuzz_target;
+
+static CLIP: &[u8] = include_bytes!("../../testdata/dump/clip-vorbis.ogg");
+
+fn landmarks() -> &'static [Landmark] {
+    static L: OnceLock<Vec<Landmark>> = OnceLock::new();
+    L.get_or_init(|| {
+        let params = FingerprintParams::default();
+        let (samples, _) =
+            earmark::audio::decode_to_vec(CLIP, None, params.sample_rate, &Limits::default())
+                .unwrap();
+        let query = QueryParams::default();
+        fingerprint(
+            &samples[..samples.len().min(4 * 8000)],
+            &params,
+            Density::query(&query),
+        )
+    })
+}
+
+fn exercise(index: &Index<&[u8]>) {
+    let _ = index.verify();
+    for t in 0..index.tracks().min(256) {
+        let _ = index.track(TrackId(t));
+    }
+    let _ = index.track(TrackId(index.tracks()));
+    // Hashes as wide as the index's layout says its hashes are (the header checks that the
+    // parameters agree), as the matcher makes them.
+    let bits = index.layout().hash_bits;
+    let mask = if bits >= 32 {
+        u32::MAX
+    } else {
+        (1 << bits) - 1
+    };
+    for h in [0u32, 1, 0x1FF_FFFF, 0xFFFF_FFFF, 0x0123_4567] {
+        let _ = index.lookup(Hash(h & mask)).take(4096).count();
+    }
+    let _ = index.all_postings().take(1 << 16).count();
+    if *index.params() == FingerprintParams::default() {
+        let mut m = Matcher::new(index, QueryParams::default());
+        m.add(landmarks().iter().copied());
+        let _ = m.finish();
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut bytes = data.to_vec();
+    if bytes.len() >= HEADER_LEN {
+        let crc = crc32fast::hash(&bytes[..HEADER_LEN - 8]);
+        bytes[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
+    }
+    let header = match Index::from_bytes(&bytes[..], Path::new("fuzz.earmark")) {
+        Ok(index) => {
+            exercise(&index);
+            index.header().clone()
+        }
+        Err(_) => return,
+    };
+    // Again with the footer's section checksums rewritten, so `verify` looks past them.
+    let footer = header.footer_offset() as usize;
+    assert!(footer + FOOTER_LEN <= bytes.len());
+    for (i, s) in [
+        header.track_table,
+        header.strings,
+        header.posting_list,
+        header.directory,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let crc = crc32fast::hash(&bytes[s.range()]);
+        bytes[footer + 4 * i..footer + 4 * i + 4].copy_from_slice(&crc.to_le_bytes());
+    }
+    if let Ok(index) = Index::from_bytes(&bytes[..], Path::new("fuzz.earmark")) {
+        exercise(&index);
+    }
+});
