@@ -114,3 +114,42 @@ fn kill_9_during_scan_then_resume_loses_and_repeats_nothing() {
     assert_eq!(resumed.code(), Some(3));
     assert_eq!(sorted_lines(&cut), expected);
 }
+
+#[test]
+fn a_full_disk_stops_the_scan_clearly_and_resume_finishes_it() {
+    let index = catalogue_index().to_str().unwrap().to_string();
+    let dump = testdata("dump").to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl");
+    let out = earmark()
+        .args(["scan", &dump, "--index", &index, "-o"])
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+
+    // The file-size limit makes writes past 2 KB fail as a full disk would (EFBIG rather than
+    // ENOSPC, through the same error path), without needing a small file system.
+    let cut = dir.path().join("cut.jsonl");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 4; exec "$@""#)
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_earmark"))
+        .args(["scan", &dump, "--index", &index, "--jobs", "1", "-o"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(sorted_lines(&cut).len() < sorted_lines(&full).len());
+
+    let resumed = earmark()
+        .args(["scan", &dump, "--index", &index, "--resume", "-o"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(3));
+    assert_eq!(sorted_lines(&cut), sorted_lines(&full));
+}
