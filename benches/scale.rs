@@ -155,7 +155,19 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(2048);
     let params = FingerprintParams::default();
-    let query = QueryParams::default();
+    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin" changes the query density.
+    let query = match std::env::var("EARMARK_SCALE_QUERY") {
+        Ok(spec) => {
+            let v: Vec<f32> = spec.split(',').map(|x| x.trim().parse().unwrap()).collect();
+            QueryParams {
+                peaks_per_second: v[0],
+                fanout: v[1] as u32,
+                probe_margin: v[2],
+                ..QueryParams::default()
+            }
+        }
+        Err(_) => QueryParams::default(),
+    };
     let layout = HashLayout::new(&params);
     let real = real_tracks(&params);
     let clips = queries(&params, &query);

@@ -268,7 +268,7 @@ impl Default for QueryParams {
             fanout: 5,
             max_pitch_semitones: 2.5,
             max_tempo_change: 0.1,
-            probe_margin: 0.2,
+            probe_margin: 0.1,
             max_postings_per_hash: 4096,
             window_seconds: 12.0,
             min_inliers: 10,

@@ -154,6 +154,16 @@ pub struct MatchArgs {
     /// Largest speed or tempo change searched for, as a fraction (0.1 = ±10 %).
     #[arg(long, default_value_t = QueryParams::default().max_tempo_change)]
     pub max_tempo: f32,
+    /// Spectral peaks kept per second of query audio (denser finds more, costs more lookups).
+    #[arg(long, default_value_t = QueryParams::default().peaks_per_second)]
+    pub query_peaks: f32,
+    /// Triplets formed per query anchor peak.
+    #[arg(long, default_value_t = QueryParams::default().fanout)]
+    pub query_fanout: u32,
+    /// A feature this close to a hash cell's edge (fraction of a cell) is also looked up in the
+    /// neighbouring cell; 0 looks up one cell per feature.
+    #[arg(long, default_value_t = QueryParams::default().probe_margin)]
+    pub probe_margin: f32,
 }
 
 impl MatchArgs {
@@ -162,6 +172,9 @@ impl MatchArgs {
             min_inliers: self.min_score.max(1),
             max_pitch_semitones: self.max_pitch,
             max_tempo_change: self.max_tempo,
+            peaks_per_second: self.query_peaks.max(1.0),
+            fanout: self.query_fanout.max(1),
+            probe_margin: self.probe_margin.clamp(0.0, 0.5),
             ..QueryParams::default()
         }
     }
