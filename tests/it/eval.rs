@@ -1,5 +1,11 @@
 use crate::common::*;
 
+/// Writes a ground-truth file with its header row.
+fn write_truth(path: &std::path::Path, rows: &[String]) {
+    let text = format!("query\ttrack\toffset\tdegradation\n{}\n", rows.join("\n"));
+    std::fs::write(path, text).unwrap();
+}
+
 #[test]
 fn eval_scores_a_ground_truth_file_per_degradation() {
     let dir = tempfile::tempdir().unwrap();
@@ -12,11 +18,7 @@ fn eval_scores_a_ground_truth_file_per_degradation() {
         format!("{}\tufoai/psymong.mp3\t1.0\taac", d("clip-aac.m4a")),
         format!("{}\t\t\tnone", d("not-in-catalogue.mp3")),
     ];
-    std::fs::write(
-        &truth,
-        format!("query\ttrack\toffset\tdegradation\n{}\n", rows.join("\n")),
-    )
-    .unwrap();
+    write_truth(&truth, &rows);
     let json = dir.path().join("eval.json");
     let out = run(&[
         "eval",
@@ -80,11 +82,7 @@ fn eval_counts_wrong_answers_per_query_and_lists_misses_and_answers() {
         format!("{}			absent", d("not-in-catalogue.mp3")),
         format!("{}	wesnoth/siege.ogg	1.0	broken", d("broken/garbage.mp3")),
     ];
-    std::fs::write(
-        &truth,
-        format!("query\ttrack\toffset\tdegradation\n{}\n", rows.join("\n")),
-    )
-    .unwrap();
+    write_truth(&truth, &rows);
     let (json, misses, answers) = (
         dir.path().join("eval.json"),
         dir.path().join("misses.tsv"),
