@@ -62,6 +62,8 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     layout: HashLayout,
     query: QueryParams,
     frame_seconds: f64,
+    /// One landmark's probe hashes (kept to reuse the allocation).
+    probes: Vec<Hash>,
     /// Probes waiting for [`Self::lookup`].
     pending: Vec<Probe>,
     /// Hits per track, unordered until `finish` sorts them.
@@ -89,6 +91,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             frame_seconds: params.frame_seconds(),
             index,
             query,
+            probes: Vec::new(),
             pending: Vec::new(),
             hits: HashMap::new(),
             max_pitch,
@@ -98,12 +101,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     /// Takes query landmarks; their hits are gathered in batches (see [`Self::lookup`]).
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
-        let mut probes = Vec::new();
         for m in landmarks {
-            probes.clear();
-            self.layout.probes(&m, &self.query, &mut probes);
+            self.probes.clear();
+            self.layout.probes(&m, &self.query, &mut self.probes);
             let detail = self.layout.detail(&m);
-            self.pending.extend(probes.iter().map(|&hash| Probe {
+            self.pending.extend(self.probes.iter().map(|&hash| Probe {
                 hash,
                 frame: m.frame,
                 detail,
@@ -114,9 +116,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
     }
 
-    /// Looks up the pending probes in hash order, so that the index is read front to back: on
-    /// an index larger than the page cache, neighbouring probes share pages and the kernel's
-    /// read-ahead, where probes in arrival order would each fault a random page.
+    /// Looks up the pending probes in hash order (one landmark's, or a batch of
+    /// [`QueryParams::probe_batch`]), so that a batch reads the index front to back, and keeps
+    /// the hits that some allowed pitch shift and time scale could explain.
     fn lookup(&mut self) {
         let tracks = self.index.tracks();
         let mut pending = std::mem::take(&mut self.pending);

@@ -94,6 +94,12 @@ pub struct ScanOptions {
     pub worker: Option<worker::WorkerCommand>,
 }
 
+/// Who decodes items.
+enum Workers<'a> {
+    Threads(rayon::ThreadPool),
+    Processes(&'a worker::WorkerCommand),
+}
+
 /// Scans `inputs` against `index`, reporting every item's outcome to `reporter`.
 ///
 /// Returns the totals; fails only when the reporter fails (output lost, disk full), never
@@ -110,9 +116,9 @@ pub fn scan(
     } else {
         options.jobs
     };
-    let pool = match options.worker {
-        Some(_) => None,
-        None => Some(
+    let workers = match &options.worker {
+        Some(command) => Workers::Processes(command),
+        None => Workers::Threads(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(jobs)
                 .thread_name(|i| format!("earmark-worker-{i}"))
@@ -139,12 +145,13 @@ pub fn scan(
                 !stop.load(Ordering::Relaxed) && item_tx.send(item).is_ok()
             });
         });
-        match (&options.worker, &pool) {
-            (Some(command), _) => run_slots(scope, jobs, command, item_rx, index, options, out_tx),
-            (None, Some(pool)) => {
+        match &workers {
+            Workers::Processes(command) => {
+                run_slots(scope, jobs, command, item_rx, index, options, out_tx);
+            }
+            Workers::Threads(pool) => {
                 scope.spawn(move || run_workers(pool, item_rx, index, options, out_tx));
             }
-            (None, None) => unreachable!("a pool is built when there are no worker processes"),
         }
         let mut failure = None;
         for outcome in out_rx.iter() {

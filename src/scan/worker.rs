@@ -142,6 +142,8 @@ struct Worker {
     requests: SyncSender<(Vec<u8>, Vec<u8>)>,
     outcomes: Receiver<Vec<u8>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// Ends when the child's stderr closes; joined after a death so its last words are in.
+    stderr_reader: std::thread::JoinHandle<()>,
 }
 
 impl Slot {
@@ -231,6 +233,7 @@ impl Slot {
                     .process
                     .wait()
                     .map_or_else(|e| format!("status unknown: {e}"), describe_exit);
+                let _ = worker.stderr_reader.join();
                 let tail = worker
                     .stderr
                     .lock()
@@ -277,12 +280,13 @@ impl Slot {
         std::thread::spawn(move || read_outcomes(stdout, written));
         let tail = Arc::new(Mutex::new(Vec::new()));
         let keep = tail.clone();
-        std::thread::spawn(move || keep_stderr(stderr, keep));
+        let stderr_reader = std::thread::spawn(move || keep_stderr(stderr, keep));
         Ok(Worker {
             process,
             requests,
             outcomes,
             stderr: tail,
+            stderr_reader,
         })
     }
 
