@@ -211,6 +211,17 @@ impl<D: AsRef<[u8]>> Index<D> {
         })
     }
 
+    /// Starts loading the first postings of `hash`'s bucket into the CPU cache, so that the
+    /// lookups of a landmark's probes wait for memory together rather than one after another
+    /// (a lookup is otherwise one cache miss, and on a large index one page fault, in a row).
+    pub fn prefetch(&self, hash: Hash) {
+        let start = self.dir(self.layout().bucket(hash.0));
+        if start < self.header.postings {
+            let at = self.header.posting_list.offset as usize + start as usize * 8;
+            prefetch_read(&self.data.as_ref()[at]);
+        }
+    }
+
     /// Every posting of `hash`: a directory read, then a binary search inside one bucket.
     pub fn lookup(&self, hash: Hash) -> Postings<'_, D> {
         let layout = self.layout();
@@ -330,4 +341,18 @@ impl<D: AsRef<[u8]>> Iterator for Postings<'_, D> {
         let n = self.remaining() as usize;
         (n, Some(n))
     }
+}
+
+/// A hint to the CPU to fetch the cache line holding `byte`.
+#[inline]
+fn prefetch_read(byte: &u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it reads nothing into the program and cannot
+    // fault, and SSE is part of the x86-64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(byte).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = byte;
 }

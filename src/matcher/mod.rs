@@ -122,7 +122,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     fn lookup(&mut self) {
         let tracks = self.index.tracks();
         let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_unstable_by_key(|p| p.hash.0);
+        if self.query.probe_batch > 1 {
+            pending.sort_unstable_by_key(|p| p.hash.0);
+        }
+        for p in &pending {
+            self.index.prefetch(p.hash);
+        }
         for same in pending.chunk_by(|a, b| a.hash == b.hash) {
             let postings = self.index.lookup(same[0].hash);
             if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
