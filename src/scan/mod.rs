@@ -424,6 +424,29 @@ fn du(path: &std::path::Path) -> u64 {
 mod tests {
     use super::*;
 
+    /// A file listed by the walk can be gone by the time a worker opens it (a dump being
+    /// cleaned up under the scan): it gets an error record, like any unreadable item.
+    #[test]
+    fn a_file_that_vanished_after_listing_gets_an_error_record() {
+        let index = Index::open(std::path::Path::new("testdata/index-v2.earmark")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.mp3");
+        std::fs::write(&gone, b"soon gone").unwrap();
+        let item = Item {
+            item: gone.display().to_string(),
+            member: None,
+            data: ItemData::File(gone.clone()),
+        };
+        std::fs::remove_file(&gone).unwrap();
+        let outcome = process_item(&index, item, &QueryParams::default(), &Limits::default());
+        let error = outcome.error.unwrap_or_default();
+        assert!(
+            error.contains("gone.mp3") && error.contains("No such file"),
+            "{error}"
+        );
+        assert!(outcome.found.is_empty());
+    }
+
     #[test]
     fn shards_partition_items() {
         let shards: Vec<Shard> = (1..=4)

@@ -10,8 +10,13 @@
 //! - Symbolic links to files are followed; links to directories are not (no loops).
 //!   FIFOs, sockets and devices are reported and skipped: reading them could block forever.
 //! - A member larger than the item size limit, or whose data ends early, gets an error record.
+//!   So does a file that vanishes between the walk and its reading; one that shrinks while it
+//!   is decoded is scanned as far as it reads (with a truncation record when its header
+//!   declares its length).
 //!   Archives inside archives are reported, not opened.
 //! - Member names are kept as given (lossily decoded when not UTF-8); they are labels only.
+//!   A name that repeats inside one archive is labelled `name #2`, `name #3`… from its second
+//!   occurrence, so that every member has its own record and its own resume key.
 
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek};
@@ -300,6 +305,23 @@ fn read_member(
     Ok(buf)
 }
 
+/// The member labels given out in one archive, to tell repeated names apart.
+#[derive(Default)]
+struct Labels(std::collections::HashSet<String>);
+
+impl Labels {
+    fn unique(&mut self, name: String) -> String {
+        let mut label = name.clone();
+        let mut n = 1;
+        while self.0.contains(&label) {
+            n += 1;
+            label = format!("{name} #{n}");
+        }
+        self.0.insert(label.clone());
+        label
+    }
+}
+
 fn member_item(shown: &str, name: String, data: std::result::Result<Vec<u8>, String>) -> Item {
     let data = match data {
         Ok(bytes) if has_extension(&name, ARCHIVE_EXTENSIONS) => {
@@ -374,6 +396,7 @@ fn read_tar(
             ));
         }
     };
+    let mut labels = Labels::default();
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
@@ -404,7 +427,7 @@ fn read_tar(
             )),
             _ => Ok(bytes),
         });
-        if !emit(member_item(shown, name, data)) {
+        if !emit(member_item(shown, labels.unique(name), data)) {
             return false;
         }
         if stream_lost {
@@ -430,6 +453,7 @@ fn read_zip(
             ));
         }
     };
+    let mut labels = Labels::default();
     for i in 0..archive.len() {
         let (name, data) = match archive.by_index(i) {
             Ok(mut file) => {
@@ -442,7 +466,7 @@ fn read_zip(
             }
             Err(e) => (format!("#{i}"), Err(format!("unreadable zip member: {e}"))),
         };
-        if !emit(member_item(shown, name, data)) {
+        if !emit(member_item(shown, labels.unique(name), data)) {
             return false;
         }
     }
@@ -590,6 +614,47 @@ mod tests {
         assert_eq!(items[0].2, "3 bytes");
         assert!(items[1].2.contains("archive inside an archive"));
         assert!(items[2].2.starts_with("failed"), "{items:?}");
+    }
+
+    #[test]
+    fn repeated_member_names_get_their_own_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dups.tar");
+        let mut tar = tar::Builder::new(fs::File::create(&path).unwrap());
+        for (name, body) in [
+            ("same.mp3", &b"one"[..]),
+            ("same.mp3", b"two"),
+            ("other.mp3", b"three"),
+            ("same.mp3", b"four"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, body).unwrap();
+        }
+        tar.finish().unwrap();
+        drop(tar);
+        let mut members = Vec::new();
+        walk(&[path], &Limits::default(), &mut |item| {
+            let body = match item.data {
+                ItemData::Bytes(b) => String::from_utf8(b).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            members.push((item.member.unwrap(), body));
+            true
+        });
+        let expected = [
+            ("same.mp3", "one"),
+            ("same.mp3 #2", "two"),
+            ("other.mp3", "three"),
+            ("same.mp3 #3", "four"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(m, b)| (m.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(members, expected);
     }
 
     #[test]
