@@ -1,5 +1,11 @@
 use crate::common::*;
 
+/// One ground-truth row for a file of the shipped dump.
+fn row(file: &str, track: &str, offset: &str, degradation: &str) -> String {
+    let query = testdata(&format!("dump/{file}"));
+    format!("{}\t{track}\t{offset}\t{degradation}", query.display())
+}
+
 /// Writes a ground-truth file with its header row.
 fn write_truth(path: &std::path::Path, rows: &[String]) {
     let text = format!("query\ttrack\toffset\tdegradation\n{}\n", rows.join("\n"));
@@ -10,13 +16,12 @@ fn write_truth(path: &std::path::Path, rows: &[String]) {
 fn eval_scores_a_ground_truth_file_per_degradation() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.tsv");
-    let d = |f: &str| testdata(&format!("dump/{f}")).display().to_string();
     let rows = [
-        format!("{}\twesnoth/battle.ogg\t3.0\tmp3", d("clip-mp3.mp3")),
-        format!("{}\tufoai/basrah.mp3\t9.5\topus", d("clip-opus.opus")),
+        row("clip-mp3.mp3", "wesnoth/battle.ogg", "3.0", "mp3"),
+        row("clip-opus.opus", "ufoai/basrah.mp3", "9.5", "opus"),
         // Deliberately wrong offset: must not count as right.
-        format!("{}\tufoai/psymong.mp3\t1.0\taac", d("clip-aac.m4a")),
-        format!("{}\t\t\tnone", d("not-in-catalogue.mp3")),
+        row("clip-aac.m4a", "ufoai/psymong.mp3", "1.0", "aac"),
+        row("not-in-catalogue.mp3", "", "", "none"),
     ];
     write_truth(&truth, &rows);
     let json = dir.path().join("eval.json");
@@ -70,17 +75,16 @@ fn eval_scores_a_ground_truth_file_per_degradation() {
 fn eval_counts_wrong_answers_per_query_and_lists_misses_and_answers() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.tsv");
-    let d = |f: &str| testdata(&format!("dump/{f}")).display().to_string();
     let rows = [
         // The clip is wesnoth/battle.ogg: claiming another track makes its answer wrong.
-        format!("{}	ufoai/psymong.mp3	3.0	lie", d("clip-mp3.mp3")),
+        row("clip-mp3.mp3", "ufoai/psymong.mp3", "3.0", "lie"),
         // The medley holds two catalogue tracks; claiming a third makes both answers wrong,
         // yet the query counts once.
-        format!("{}	wesnoth/siege.ogg	0.0	lie", d("medley.mp3")),
+        row("medley.mp3", "wesnoth/siege.ogg", "0.0", "lie"),
         // A catalogue clip claimed absent: a false positive.
-        format!("{}			absent", d("clip-opus.opus")),
-        format!("{}			absent", d("not-in-catalogue.mp3")),
-        format!("{}	wesnoth/siege.ogg	1.0	broken", d("broken/garbage.mp3")),
+        row("clip-opus.opus", "", "", "absent"),
+        row("not-in-catalogue.mp3", "", "", "absent"),
+        row("broken/garbage.mp3", "wesnoth/siege.ogg", "1.0", "broken"),
     ];
     write_truth(&truth, &rows);
     let (json, misses, answers) = (
