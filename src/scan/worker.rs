@@ -168,6 +168,9 @@ impl Slot {
             member: item.member.clone(),
             ..Outcome::default()
         };
+        // A plain file's size is the child's to report; the slot looks only when the child
+        // cannot answer.
+        let mut file_path = None;
         let (file, payload) = match item.data {
             ItemData::Failed(why) => {
                 outcome.error = Some(why);
@@ -178,8 +181,9 @@ impl Slot {
                 (false, bytes)
             }
             ItemData::File(path) => {
-                outcome.bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
-                (true, path_bytes(path))
+                let raw = path_bytes(path.clone());
+                file_path = Some(path);
+                (true, raw)
             }
         };
         let request = Request {
@@ -192,6 +196,9 @@ impl Slot {
             Ok(done) => done,
             Err(e) => {
                 // A killed or dead child timed nothing; the slot's wait is the item's cost.
+                if let Some(path) = file_path {
+                    outcome.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                }
                 outcome.error = Some(e.to_string());
                 outcome.processing_seconds = started.elapsed().as_secs_f64();
                 outcome

@@ -6,6 +6,25 @@ fn row(file: &str, track: &str, offset: &str, degradation: &str) -> String {
     format!("{}\t{track}\t{offset}\t{degradation}", query.display())
 }
 
+/// Runs `earmark eval` on `truth` against the shipped catalogue, with `--json` and `extra`;
+/// returns the process output and the JSON report.
+fn eval(truth: &std::path::Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let json = truth.with_extension("json");
+    let mut args = vec![
+        "eval",
+        truth.to_str().unwrap(),
+        "--index",
+        catalogue_index().to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(json.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (out, report)
+}
+
 /// Writes a ground-truth file with its header row.
 fn write_truth(path: &std::path::Path, rows: &[String]) {
     let text = format!("query\ttrack\toffset\tdegradation\n{}\n", rows.join("\n"));
@@ -24,23 +43,13 @@ fn eval_scores_a_ground_truth_file_per_degradation() {
         row("not-in-catalogue.mp3", "", "", "none"),
     ];
     write_truth(&truth, &rows);
-    let json = dir.path().join("eval.json");
-    let out = run(&[
-        "eval",
-        truth.to_str().unwrap(),
-        "--index",
-        catalogue_index().to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (out, report) = eval(&truth, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let deg = &report["degradations"];
     assert_eq!(deg["mp3"]["right"], 1);
     assert_eq!(deg["opus"]["right"], 1);
@@ -87,31 +96,25 @@ fn eval_counts_wrong_answers_per_query_and_lists_misses_and_answers() {
         row("broken/garbage.mp3", "wesnoth/siege.ogg", "1.0", "broken"),
     ];
     write_truth(&truth, &rows);
-    let (json, misses, answers) = (
-        dir.path().join("eval.json"),
+    let (misses, answers) = (
         dir.path().join("misses.tsv"),
         dir.path().join("answers.tsv"),
     );
-    let out = run(&[
-        "eval",
-        truth.to_str().unwrap(),
-        "--index",
-        catalogue_index().to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "--misses",
-        misses.to_str().unwrap(),
-        "--answers",
-        answers.to_str().unwrap(),
-    ]);
+    let (out, report) = eval(
+        &truth,
+        &[
+            "--misses",
+            misses.to_str().unwrap(),
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+    );
     assert_eq!(
         out.status.code(),
         Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let deg = &report["degradations"];
     assert_eq!(deg["lie"]["wrong"], 2, "{deg}");
     assert_eq!(deg["lie"]["right"], 0);
