@@ -5,7 +5,9 @@
 //! `query` is a path (relative to the TSV's folder), `track` the expected catalogue track id
 //! (empty when the query holds no catalogue recording), and `offset` the second of the track
 //! at which the query starts. An answer is right when it names the track and places the query's
-//! start within 1.5 s of `offset`.
+//! start within 1.5 s of `offset`, at its best place or at one of the places where the track
+//! repeats the passage (`also_at`): which repeat an excerpt of a loop was cut from cannot be
+//! heard.
 //!
 //! Counts are per query, not per answer: a query is *right* when one of its answers is right,
 //! *wrong* when it is in the catalogue and names at least one other track (however many), and a
@@ -164,9 +166,19 @@ impl Verdict {
     }
 }
 
-/// Where the answer puts the query's start in the track, seconds.
-fn placed(f: &Found) -> f64 {
-    f.m.track_start - f.m.item_start * f.m.speed
+/// Where the answer puts the query's start in the track, seconds: its best place first, then
+/// the track's repeats of the passage (`also_at`).
+fn placements(f: &Found) -> impl Iterator<Item = f64> + '_ {
+    std::iter::once(f.m.track_start)
+        .chain(f.m.also_at.iter().copied())
+        .map(|at| at - f.m.item_start * f.m.speed)
+}
+
+/// The answer's placement nearest the true offset.
+fn placed(f: &Found, offset: f64) -> f64 {
+    placements(f)
+        .min_by(|a, b| (a - offset).abs().total_cmp(&(b - offset).abs()))
+        .expect("an answer has at least its best place")
 }
 
 fn judge(q: &Query, f: &Found) -> Verdict {
@@ -174,7 +186,7 @@ fn judge(q: &Query, f: &Found) -> Verdict {
         Verdict::FalsePositive
     } else if f.track != q.track {
         Verdict::Wrong
-    } else if (placed(f) - q.offset).abs() <= OFFSET_TOLERANCE {
+    } else if (placed(f, q.offset) - q.offset).abs() <= OFFSET_TOLERANCE {
         Verdict::Right
     } else {
         Verdict::Misplaced
@@ -320,7 +332,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             .iter()
             .zip(&verdicts)
             .filter(|(_, v)| **v == Verdict::Right)
-            .map(|(f, _)| (placed(f) - q.offset).abs())
+            .map(|(f, _)| (placed(f, q.offset) - q.offset).abs())
             .fold(f64::INFINITY, f64::min);
         let right = best.is_finite();
         if right {
@@ -344,7 +356,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
                     f.m.confidence,
                     f.m.item_start,
                     f.m.track_start,
-                    placed(f),
+                    placed(f, q.offset),
                     v.name()
                 )
                 .with_context(|| format!("writing {}", answers_path.display()))?;
@@ -363,7 +375,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
                     tsv(&f.track),
                     f.m.item_start,
                     f.m.track_start,
-                    placed(f),
+                    placed(f, q.offset),
                     f.m.score,
                     f.m.confidence
                 ),

@@ -22,6 +22,9 @@ pub use line::{Hit, Line};
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
+/// Lines a window may start besides those its segments already follow: a looped passage
+/// rarely plays more often within one window's reach of the query.
+const MAX_NEW_LINES_PER_WINDOW: usize = 8;
 /// Hits of one match agree on the pitch shift within this many quarter semitones...
 const PITCH_TOLERANCE: i16 = 2;
 /// ...and on the time scale within this many span units (1.5 % each).
@@ -54,6 +57,11 @@ pub struct Match {
     /// Pitch of the item relative to the catalogue track, semitones, to a quarter semitone
     /// (a speed change shifts pitch too: 12·log2(speed)).
     pub pitch: f64,
+    /// Other places in the track, seconds, where the item's stretch fits too (each verified on
+    /// its own line): where the track repeats the passage, each repeat's start, ascending. The
+    /// match itself is the best-supported place. Empty for a passage the track plays once.
+    #[serde(default)]
+    pub also_at: Vec<f64>,
 }
 
 /// Looks up landmarks and turns hits into matches. Cheap to create; one per worker or per item.
@@ -181,6 +189,63 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         matches
     }
 
+    /// The strongest line among `hits` (the part of a window's `window_hits` hits that no
+    /// segment explains yet), when it is strong enough to report.
+    fn new_line(
+        &self,
+        hits: &[Hit],
+        window_hits: usize,
+        centre: f64,
+        search: &mut LineSearch,
+    ) -> Option<Segment> {
+        let min = self.query.min_inliers as usize;
+        let tolerance = f64::from(self.query.inlier_tolerance_frames);
+        let max_change = f64::from(self.query.max_tempo_change);
+        let window = (f64::from(self.query.window_seconds) / self.frame_seconds).max(16.0) as u32;
+        // Cheap tests before the line search, which dominates the cost when many tracks share
+        // hashes: the hits must agree on a pitch shift, and enough of those must fall within
+        // the offset drift that the searched speeds allow.
+        let pitched = pitch_consistent(hits);
+        if anchors_of(&pitched) < min || !offsets_cluster(&pitched, centre, search.drift, min) {
+            return None;
+        }
+        let best = line::best_line(
+            &pitched,
+            centre,
+            &search.speeds,
+            tolerance,
+            &mut search.scratch,
+        )?;
+        if best.count < min {
+            return None;
+        }
+        // Chance of the best of all searched lines gathering `count` of the window's hits at
+        // random (all of them, also those an earlier line took: the conservative choice).
+        let frames = f64::from(search.track_frames);
+        let cells = search.speeds.len() as f64 * (frames / (2.0 * tolerance)).max(1.0);
+        let lambda = window_hits as f64 * (2.0 * tolerance) / frames.max(2.0 * tolerance);
+        let chance = (cells.ln() + log_poisson_tail(best.count as u64, lambda))
+            .exp()
+            .min(1.0);
+        let confidence = 1.0 - chance;
+        if confidence < MIN_CONFIDENCE {
+            return None;
+        }
+        // Every hit on a true line shows the same pitch shift and time scale; random hits on
+        // it do not. Only the consistent ones count.
+        let (inliers, pitch) = self.consistent(inliers_of(hits, &best, tolerance), &best, None);
+        if anchors_of(&inliers) < min {
+            return None;
+        }
+        let line = line::refit(&inliers, centre, best, max_change, window / 4);
+        Some(Segment {
+            inliers,
+            line,
+            confidence,
+            pitch,
+        })
+    }
+
     /// The hits that agree with the line's time scale and with one pitch shift: `pitch` when
     /// given, else the most common one. Returns them and that pitch shift.
     fn consistent(&self, hits: Vec<Hit>, line: &Line, pitch: Option<i16>) -> (Vec<Hit>, i16) {
@@ -213,13 +278,18 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let window = (f64::from(q.window_seconds) / self.frame_seconds).max(16.0) as u32;
         let tolerance = f64::from(q.inlier_tolerance_frames);
         let max_change = f64::from(q.max_tempo_change);
-        let speeds = line::speeds(max_change, f64::from(window) / 2.0, tolerance);
         let track_frames = self.index.track(track).map_or(1, |t| t.frames.max(1));
         let min = q.min_inliers as usize;
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
-        let mut scratch = Vec::new();
+        let mut search = LineSearch {
+            speeds: line::speeds(max_change, f64::from(window) / 2.0, tolerance),
+            drift: max_change * f64::from(window / 2) + tolerance,
+            track_frames,
+            scratch: Vec::new(),
+        };
         let mut segments: Vec<Segment> = Vec::new();
+        let mut found = Vec::new();
 
         let half = window / 2;
         let last = hits[hits.len() - 1].q;
@@ -235,70 +305,34 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if in_window.len() < min {
                 continue;
             }
-            // A window that the current segment's line already explains extends it.
-            if let Some(s) = segments
-                .last_mut()
+            // Windows that the segments' lines already explain extend them; what they leave may
+            // hold more lines: a query made of a passage the track plays more than once (a loop,
+            // a chorus) matches it at each place, and each is reported.
+            let mut rest = in_window.to_vec();
+            for s in segments
+                .iter_mut()
                 .filter(|s| s.reaches(in_window[0].q, window))
             {
                 let on_line = self
                     .consistent(
-                        inliers_of(in_window, &s.line, tolerance),
+                        inliers_of(&rest, &s.line, tolerance),
                         &s.line,
                         Some(s.pitch),
                     )
                     .0;
                 if anchors_of(&on_line) >= min {
                     s.inliers.extend(on_line);
-                    continue;
+                    rest.retain(|h| !is_inlier(h, &s.line, tolerance));
                 }
             }
-            // Cheap tests before the line search, which dominates the cost when many tracks share
-            // hashes: the hits must agree on a pitch shift, and enough of those must fall within
-            // the offset drift that the searched speeds allow.
-            let pitched = pitch_consistent(in_window);
-            if anchors_of(&pitched) < min
-                || !offsets_cluster(
-                    &pitched,
-                    centre,
-                    max_change * f64::from(half) + tolerance,
-                    min,
-                )
-            {
-                continue;
+            for _ in 0..MAX_NEW_LINES_PER_WINDOW {
+                let Some(segment) = self.new_line(&rest, in_window.len(), centre, &mut search)
+                else {
+                    break;
+                };
+                rest.retain(|h| !is_inlier(h, &segment.line, tolerance));
+                segments.push(segment);
             }
-            let Some(best) = line::best_line(&pitched, centre, &speeds, tolerance, &mut scratch)
-            else {
-                continue;
-            };
-            if best.count < min {
-                continue;
-            }
-            // Chance of the best of all searched lines gathering `count` of these hits at random.
-            let cells =
-                speeds.len() as f64 * (f64::from(track_frames) / (2.0 * tolerance)).max(1.0);
-            let lambda = in_window.len() as f64 * (2.0 * tolerance)
-                / f64::from(track_frames).max(2.0 * tolerance);
-            let chance = (cells.ln() + log_poisson_tail(best.count as u64, lambda))
-                .exp()
-                .min(1.0);
-            let confidence = 1.0 - chance;
-            if confidence < MIN_CONFIDENCE {
-                continue;
-            }
-            // Every hit on a true line shows the same pitch shift and time scale; random hits on
-            // it do not. Only the consistent ones count.
-            let (inliers, pitch) =
-                self.consistent(inliers_of(in_window, &best, tolerance), &best, None);
-            if anchors_of(&inliers) < min {
-                continue;
-            }
-            let line = line::refit(&inliers, centre, best, max_change, min_span);
-            segments.push(Segment {
-                inliers,
-                line,
-                confidence,
-                pitch,
-            });
         }
 
         for mut s in merge_overlapping(segments, tolerance) {
@@ -335,7 +369,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if score < min {
                 continue;
             }
-            out.push(Match {
+            found.push(Match {
                 track,
                 score: score as u32,
                 confidence: s.confidence,
@@ -345,9 +379,42 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 track_end: clamp(line.at(q1)) * fs,
                 speed: (line.speed * 1000.0).round() / 1000.0,
                 pitch: f64::from(s.pitch) / 4.0,
+                also_at: Vec::new(),
             });
         }
+        out.extend(fold_repeats(found));
     }
+}
+
+/// Folds matches of one track that cover the same stretch of the item into the strongest of
+/// them, whose `also_at` lists where the others place the stretch's start in the track. A
+/// passage the track repeats (a loop, a chorus) fits every repeat; which one the item copied is
+/// often undecidable, and one answer with its alternatives says so better than many answers.
+fn fold_repeats(mut found: Vec<Match>) -> Vec<Match> {
+    found.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(a.item_start.total_cmp(&b.item_start))
+    });
+    let mut kept: Vec<Match> = Vec::with_capacity(found.len());
+    for m in found {
+        let overlap =
+            |k: &Match| (m.item_end.min(k.item_end) - m.item_start.max(k.item_start)).max(0.0);
+        match kept
+            .iter_mut()
+            .find(|k| 2.0 * overlap(k) >= m.item_end - m.item_start)
+        {
+            Some(k) => {
+                let at = m.track_start + (k.item_start - m.item_start) * m.speed;
+                k.also_at.push((at * 1000.0).round() / 1000.0);
+            }
+            None => kept.push(m),
+        }
+    }
+    for k in &mut kept {
+        k.also_at.sort_by(f64::total_cmp);
+    }
+    kept
 }
 
 /// A match this many times weaker than an overlapping match of another track is dropped...
@@ -366,6 +433,15 @@ fn suppress_shadows(matches: &mut Vec<Match>) {
                 && 2.0 * overlap >= m.item_end - m.item_start
         })
     });
+}
+
+/// What the line search of one track needs, computed once per track.
+struct LineSearch {
+    speeds: Vec<f64>,
+    /// Widest spread of hit offsets one line can show within a window at the searched speeds.
+    drift: f64,
+    track_frames: u32,
+    scratch: Vec<f64>,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -471,10 +547,14 @@ fn anchors_of(hits: &[Hit]) -> usize {
         .count()
 }
 
+fn is_inlier(h: &Hit, line: &Line, tolerance: f64) -> bool {
+    (f64::from(h.r) - line.at(f64::from(h.q))).abs() <= tolerance
+}
+
 fn inliers_of(hits: &[Hit], line: &Line, tolerance: f64) -> Vec<Hit> {
     hits.iter()
         .copied()
-        .filter(|h| (f64::from(h.r) - line.at(f64::from(h.q))).abs() <= tolerance)
+        .filter(|h| is_inlier(h, line, tolerance))
         .collect()
 }
 
@@ -523,6 +603,7 @@ mod tests {
             track_end: end - start,
             speed: 1.0,
             pitch: 0.0,
+            also_at: Vec::new(),
         }
     }
 

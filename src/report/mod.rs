@@ -3,7 +3,8 @@
 //!
 //! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
 //! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
-//! `speed`, `pitch`, and for failures `item`, `member`, `error`. Fields may be added, never renamed.
+//! `speed`, `pitch`, `also_at` (only when the track repeats the passage), and for failures `item`,
+//! `member`, `error`. Fields may be added, never renamed.
 
 use std::io::{self, Write};
 
@@ -113,6 +114,8 @@ struct MatchLine<'a> {
     track_end: f64,
     speed: f64,
     pitch: f64,
+    #[serde(skip_serializing_if = "<[f64]>::is_empty")]
+    also_at: &'a [f64],
 }
 
 #[derive(Serialize)]
@@ -145,6 +148,7 @@ impl<'a> MatchLine<'a> {
             track_end: ms(f.m.track_end),
             speed: f.m.speed,
             pitch: f.m.pitch,
+            also_at: &f.m.also_at,
         }
     }
 }
@@ -223,7 +227,7 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at"
             )?;
             self.header_written = true;
         }
@@ -233,7 +237,7 @@ impl<W: Write> Reporter for Csv<W> {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{}",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{}",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -243,11 +247,17 @@ impl<W: Write> Reporter for Csv<W> {
                 m.track_start,
                 m.track_end,
                 m.speed,
-                m.pitch
+                m.pitch,
+                // One field: the places joined by semicolons.
+                m.also_at
+                    .iter()
+                    .map(|t| format!("{t:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(";")
             )?;
         }
         if let Some(e) = &o.error {
-            writeln!(self.out, "{item},{member},,,,,,,,,,{},", csv_field(e))?;
+            writeln!(self.out, "{item},{member},,,,,,,,,,{},,", csv_field(e))?;
         }
         self.out.flush()
     }
@@ -297,6 +307,10 @@ impl<W: Write> Reporter for Human<W> {
             if m.pitch != 0.0 {
                 speed += &format!(", pitch {:+.2} semitones", m.pitch);
             }
+            if !m.also_at.is_empty() {
+                let places: Vec<String> = m.also_at.iter().map(|&t| clock(t)).collect();
+                speed += &format!("; the track repeats it, also at {}", places.join(", "));
+            }
             writeln!(
                 self.out,
                 "{name}: {}{ext} at {}–{} of the item = {}–{} of the track (score {}, confidence {:.3}{speed})",
@@ -344,6 +358,7 @@ mod tests {
                     track_end: 12.4,
                     speed: 1.0,
                     pitch: 0.0,
+                    also_at: vec![27.0, 51.125],
                 },
             }],
             error: None,
@@ -373,6 +388,22 @@ mod tests {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["item_start"], 0.123);
+        assert_eq!(v["also_at"], serde_json::json!([27.0, 51.125]));
+        let once = Outcome {
+            found: vec![Found {
+                m: Match {
+                    also_at: vec![],
+                    ..outcome().found[0].m.clone()
+                },
+                ..outcome().found[0].clone()
+            }],
+            ..outcome()
+        };
+        let v: serde_json::Value = serde_json::from_str(&json_lines(&once)[0]).unwrap();
+        assert!(
+            v.get("also_at").is_none(),
+            "a passage played once has no also_at"
+        );
         let plain = Outcome {
             member: None,
             found: vec![],
@@ -387,7 +418,14 @@ mod tests {
     #[test]
     fn csv_quotes_awkward_names() {
         let mut out = Vec::new();
-        Csv::new(&mut out).outcome(&outcome()).unwrap();
+        let mut csv = Csv::new(&mut out);
+        csv.outcome(&outcome()).unwrap();
+        csv.outcome(&Outcome {
+            found: vec![],
+            error: Some("broken".into()),
+            ..outcome()
+        })
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.lines()
@@ -395,5 +433,11 @@ mod tests {
                 .unwrap()
                 .starts_with("\"dump/a,b.tar\",000001.mp3,wesnoth/battle.ogg,")
         );
+        let header = text.lines().next().unwrap().split(',').count();
+        // Every row has the header's columns (the quoted item name holds one more comma).
+        for line in text.lines().skip(1) {
+            assert_eq!(line.split(',').count(), header + 1, "{line}");
+        }
+        assert!(text.lines().nth(1).unwrap().ends_with(",27.000;51.125"));
     }
 }

@@ -7,6 +7,7 @@ mod eval;
 mod index;
 mod isolation;
 mod lying_headers;
+mod repeats;
 mod resume;
 mod scan;
 mod stress;
