@@ -250,8 +250,14 @@ pub struct QueryParams {
     pub max_postings_per_hash: u32,
     /// Length of the sliding window over which a match is verified, seconds.
     pub window_seconds: f32,
-    /// Matched landmarks (inliers on one time line) needed to report a match.
+    /// Matched landmarks (inliers on one time line) needed to report a match changed in one way:
+    /// pitch-shifted, time-stretched, or sped up (pitch and tempo together). A match changed in
+    /// two ways at once (pitch and tempo independently) needs twice as many.
     pub min_inliers: u32,
+    /// Matched landmarks needed to report an unchanged copy (speed 1, pitch 0). Fewer suffice:
+    /// a chance line must fall in the one unchanged cell of the speed-and-pitch space searched,
+    /// not anywhere in it (ARCHITECTURE.md, "Thresholds by transform").
+    pub min_inliers_unchanged: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
     /// Probes gathered before they are looked up together in hash order (1: each landmark's
@@ -272,9 +278,18 @@ impl Default for QueryParams {
             max_postings_per_hash: 4096,
             window_seconds: 12.0,
             min_inliers: 10,
+            min_inliers_unchanged: 8,
             inlier_tolerance_frames: 3.0,
             probe_batch: 1,
         }
+    }
+}
+
+impl QueryParams {
+    /// The fewest matched landmarks any match may have: candidates weaker than this are not
+    /// pursued, whatever their transform.
+    pub fn min_evidence(&self) -> usize {
+        self.min_inliers.min(self.min_inliers_unchanged) as usize
     }
 }
 

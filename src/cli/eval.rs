@@ -297,6 +297,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             "track_start",
             "offset",
             "verdict",
+            "item_end",
+            "speed",
+            "pitch",
         ],
     )?;
     let misses_path = args.misses.as_deref().unwrap_or(Path::new("misses"));
@@ -350,14 +353,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             for (f, v) in found.iter().zip(&verdicts) {
                 writeln!(
                     out,
-                    "{expected}\t{}\t{}\t{:.4}\t{:.3}\t{:.3}\t{:.3}\t{}",
+                    "{expected}\t{}\t{}\t{:.4}\t{:.3}\t{:.3}\t{:.3}\t{}\t{:.3}\t{}\t{}",
                     tsv(&f.track),
                     f.m.score,
                     f.m.confidence,
                     f.m.item_start,
                     f.m.track_start,
                     placed(f, q.offset),
-                    v.name()
+                    v.name(),
+                    f.m.item_end,
+                    f.m.speed,
+                    f.m.pitch
                 )
                 .with_context(|| format!("writing {}", answers_path.display()))?;
             }

@@ -145,9 +145,13 @@ impl IsolationArgs {
 /// Query-time matching settings.
 #[derive(Args, Debug, Clone)]
 pub struct MatchArgs {
-    /// Hits on one time line needed to report a match.
+    /// Hits on one time line needed to report a match whose pitch, tempo or speed changed
+    /// (twice as many when pitch and tempo changed independently).
     #[arg(long, default_value_t = QueryParams::default().min_inliers)]
     pub min_score: u32,
+    /// Hits on one time line needed to report an unchanged copy (speed 1, pitch 0).
+    #[arg(long, default_value_t = QueryParams::default().min_inliers_unchanged)]
+    pub min_score_unchanged: u32,
     /// Largest pitch shift searched for, in semitones.
     #[arg(long, default_value_t = QueryParams::default().max_pitch_semitones)]
     pub max_pitch: f32,
@@ -170,6 +174,7 @@ impl MatchArgs {
     pub fn query(&self) -> QueryParams {
         QueryParams {
             min_inliers: self.min_score.max(1),
+            min_inliers_unchanged: self.min_score_unchanged.max(1),
             max_pitch_semitones: self.max_pitch,
             max_tempo_change: self.max_tempo,
             peaks_per_second: self.query_peaks.max(1.0),

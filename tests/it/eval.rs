@@ -150,8 +150,16 @@ fn eval_counts_wrong_answers_per_query_and_lists_misses_and_answers() {
 
     let answers = std::fs::read_to_string(&answers).unwrap();
     let lines: Vec<Vec<&str>> = answers.lines().map(|l| l.split('\t').collect()).collect();
-    assert_eq!(lines[0].last(), Some(&"verdict"));
-    let verdicts: Vec<&str> = lines[1..].iter().map(|l| *l.last().unwrap()).collect();
+    let column = |name: &str| lines[0].iter().position(|c| *c == name).unwrap();
+    let (verdict, speed, pitch) = (column("verdict"), column("speed"), column("pitch"));
+    assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{answers}");
+    let verdicts: Vec<&str> = lines[1..].iter().map(|l| l[verdict]).collect();
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l[speed].parse::<f64>().is_ok() && l[pitch].parse::<f64>().is_ok()),
+        "{answers}"
+    );
     assert_eq!(
         verdicts.iter().filter(|v| **v == "fp").count(),
         1,
