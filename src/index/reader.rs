@@ -195,6 +195,12 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 
     /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
+    /// A track's length in frames, without reading its names (the matcher asks for every track
+    /// it weighs).
+    pub fn track_frames(&self, id: TrackId) -> Option<u32> {
+        (u64::from(id.0) < self.header.tracks).then(|| self.record(id).frames)
+    }
+
     pub fn track(&self, id: TrackId) -> Option<Track<'_>> {
         if u64::from(id.0) >= self.header.tracks {
             return None;

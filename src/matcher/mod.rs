@@ -13,8 +13,6 @@
 
 pub mod line;
 
-use std::collections::HashMap;
-
 use crate::config::QueryParams;
 use crate::fingerprint::{Detail, Hash, HashLayout, Landmark};
 use crate::index::{Index, TrackId};
@@ -74,12 +72,14 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     probes: Vec<Hash>,
     /// Probes waiting for [`Self::lookup`].
     pending: Vec<Probe>,
-    /// Hits per track, unordered until `finish` sorts them.
-    hits: HashMap<u32, Vec<Hit>>,
+    /// Hits with their track, unordered until `finish` sorts them.
+    hits: Vec<(u32, Hit)>,
     /// Largest pitch and span differences a hit may show and still fit a shift and time scale
     /// within the query's limits (with the verification tolerances on top).
     max_pitch: i16,
     max_span: i16,
+    /// The speeds a window's line search tries (they depend on the query settings only).
+    speeds: Vec<f64>,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -101,9 +101,14 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             query,
             probes: Vec::new(),
             pending: Vec::new(),
-            hits: HashMap::new(),
+            hits: Vec::new(),
             max_pitch,
             max_span,
+            speeds: line::speeds(
+                f64::from(query.max_tempo_change),
+                f64::from(window_frames(&query, params.frame_seconds())) / 2.0,
+                f64::from(query.inlier_tolerance_frames),
+            ),
         }
     }
 
@@ -148,12 +153,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 for probe in same {
                     let (pitch, span) = probe.detail.since(p.detail);
                     if pitch.abs() <= self.max_pitch && span.abs() <= self.max_span {
-                        self.hits.entry(p.track.0).or_default().push(Hit {
-                            q: probe.frame,
-                            r: p.frame,
-                            pitch,
-                            span,
-                        });
+                        self.hits.push((
+                            p.track.0,
+                            Hit {
+                                q: probe.frame,
+                                r: p.frame,
+                                pitch,
+                                span,
+                            },
+                        ));
                     }
                 }
             }
@@ -168,17 +176,24 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let min = self.query.min_evidence();
         self.lookup();
         let mut hits = std::mem::take(&mut self.hits);
-        for (&track, track_hits) in hits.iter_mut() {
-            if track_hits.len() < min {
+        // Most tracks of a large index get a few chance hits: count first, and sort only the
+        // hits of tracks that have enough to matter.
+        let mut per_track = vec![0u32; self.index.tracks() as usize];
+        for &(track, _) in &hits {
+            per_track[track as usize] += 1;
+        }
+        hits.retain(|&(track, _)| per_track[track as usize] as usize >= min);
+        // Several probes and triplets of one anchor can hit the same posting: count it once.
+        hits.sort_unstable();
+        hits.dedup();
+        let mut track_hits = Vec::new();
+        for run in hits.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < min {
                 continue;
             }
-            // Several probes and triplets of one anchor can hit the same posting: count it once.
-            track_hits.sort_unstable();
-            track_hits.dedup();
-            if track_hits.len() < min {
-                continue;
-            }
-            self.resolve_track(TrackId(track), track_hits, &mut matches);
+            track_hits.clear();
+            track_hits.extend(run.iter().map(|&(_, h)| h));
+            self.resolve_track(TrackId(run[0].0), &track_hits, &mut matches);
         }
         suppress_shadows(&mut matches);
         matches.sort_by(|a, b| {
@@ -196,12 +211,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         hits: &[Hit],
         window_hits: usize,
         centre: f64,
-        search: &mut LineSearch,
+        search: &mut LineSearch<'_>,
     ) -> Option<Segment> {
         let min = self.query.min_evidence();
         let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let max_change = f64::from(self.query.max_tempo_change);
-        let window = (f64::from(self.query.window_seconds) / self.frame_seconds).max(16.0) as u32;
+        let window = window_frames(&self.query, self.frame_seconds);
         // Cheap tests before the line search, which dominates the cost when many tracks share
         // hashes: the hits must agree on a pitch shift, and enough of those must fall within
         // the offset drift that the searched speeds allow.
@@ -212,7 +227,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let best = line::best_line(
             &pitched,
             centre,
-            &search.speeds,
+            search.speeds,
             tolerance,
             &mut search.scratch,
         )?;
@@ -275,15 +290,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Match>) {
         let q = &self.query;
-        let window = (f64::from(q.window_seconds) / self.frame_seconds).max(16.0) as u32;
+        let window = window_frames(q, self.frame_seconds);
         let tolerance = f64::from(q.inlier_tolerance_frames);
         let max_change = f64::from(q.max_tempo_change);
-        let track_frames = self.index.track(track).map_or(1, |t| t.frames.max(1));
+        let track_frames = self.index.track_frames(track).map_or(1, |f| f.max(1));
         let min = q.min_evidence();
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut search = LineSearch {
-            speeds: line::speeds(max_change, f64::from(window) / 2.0, tolerance),
+            speeds: &self.speeds,
             drift: max_change * f64::from(window / 2) + tolerance,
             track_frames,
             scratch: Vec::new(),
@@ -488,9 +503,14 @@ fn suppress_shadows(matches: &mut Vec<Match>) {
     });
 }
 
+/// The verification window in frames.
+fn window_frames(q: &QueryParams, frame_seconds: f64) -> u32 {
+    (f64::from(q.window_seconds) / frame_seconds).max(16.0) as u32
+}
+
 /// What the line search of one track needs, computed once per track.
-struct LineSearch {
-    speeds: Vec<f64>,
+struct LineSearch<'s> {
+    speeds: &'s [f64],
     /// Widest spread of hit offsets one line can show within a window at the searched speeds.
     drift: f64,
     track_frames: u32,
@@ -549,29 +569,38 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
 
 /// The hits sharing the most common pitch shift (within the tolerance), in their order.
 fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
-    // Pitch shifts are small integers (quarter semitones): count them in an array.
-    const SPAN: usize = 512;
-    let mut counts = [0u16; SPAN];
-    for h in hits {
-        let i = (i32::from(h.pitch) + SPAN as i32 / 2).clamp(0, SPAN as i32 - 1) as usize;
-        counts[i] = counts[i].saturating_add(1);
-    }
-    let t = PITCH_TOLERANCE as usize;
-    let (mut best, mut best_at) = (0u32, 0usize);
-    let mut sum: u32 = counts[..=2 * t].iter().map(|&c| u32::from(c)).sum();
-    for centre in t..SPAN - t {
-        if centre > t {
-            sum = sum + u32::from(counts[centre + t]) - u32::from(counts[centre - t - 1]);
-        }
-        if sum > best {
-            (best, best_at) = (sum, centre);
-        }
-    }
-    let pitch = best_at as i32 - SPAN as i32 / 2;
+    let Some(pitch) = densest_pitch(hits) else {
+        return Vec::new();
+    };
     hits.iter()
         .copied()
         .filter(|h| (i32::from(h.pitch) - pitch).abs() <= i32::from(PITCH_TOLERANCE))
         .collect()
+}
+
+/// The centre of the pitch interval of width 2·tolerance holding the most hits (the lowest such
+/// centre on ties). Pitch shifts are small integers (quarter semitones) spanning little more
+/// than the searched range: count them in an array over that span only.
+fn densest_pitch(hits: &[Hit]) -> Option<i32> {
+    let lo = i32::from(hits.iter().map(|h| h.pitch).min()?);
+    let hi = i32::from(hits.iter().map(|h| h.pitch).max()?);
+    let t = i32::from(PITCH_TOLERANCE);
+    // Centres run over lo-t ..= hi+t; counts are padded by t on both sides.
+    let mut counts = vec![0u32; (hi - lo + 1 + 4 * t) as usize];
+    for h in hits {
+        counts[(i32::from(h.pitch) - lo + 2 * t) as usize] += 1;
+    }
+    let width = 2 * t as usize + 1;
+    let mut sum: u32 = counts[..width].iter().sum();
+    let (mut best, mut best_at) = (sum, 0usize);
+    for start in 1..=counts.len() - width {
+        sum = sum + counts[start + width - 1] - counts[start - 1];
+        if sum > best {
+            (best, best_at) = (sum, start);
+        }
+    }
+    // Window `start` covers counts[start ..start+width]: centre index start+t, pitch lo-2t+that.
+    Some(best_at as i32 + t + lo - 2 * t)
 }
 
 /// Whether at least `min` hits have offsets `r - (q - centre)` within one interval of width
@@ -689,6 +718,36 @@ mod tests {
         assert_eq!(Tempo.min_score(&q), Speed.min_score(&q));
         assert_eq!(PitchAndTempo.min_score(&q), 2 * Pitch.min_score(&q));
         assert_eq!(q.min_evidence(), Unchanged.min_score(&q));
+    }
+
+    #[test]
+    fn densest_pitch_matches_a_brute_force_search() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..500 {
+            let len = 1 + next(40) as usize;
+            let hits: Vec<Hit> = (0..len)
+                .map(|_| Hit {
+                    pitch: next(30) as i16 - 15,
+                    ..Hit::default()
+                })
+                .collect();
+            let t = i32::from(PITCH_TOLERANCE);
+            let count = |c: i32| {
+                hits.iter()
+                    .filter(|h| (i32::from(h.pitch) - c).abs() <= t)
+                    .count()
+            };
+            // The lowest centre of the fullest window, over every centre that can hold a hit.
+            let best = (-40..=40).max_by_key(|&c| (count(c), -c)).unwrap();
+            assert_eq!(densest_pitch(&hits), Some(best), "{hits:?}");
+        }
+        assert_eq!(densest_pitch(&[]), None);
     }
 
     #[test]
