@@ -405,10 +405,20 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     }
 }
 
+/// A repeat is listed when it scores at least this fraction (1/n) of the best place: weaker lines
+/// are a part that recurs (a bass line, a drum loop), not the passage.
+const REPEAT_RATIO: u32 = 2;
+/// Places of a repeat closer than this, seconds, are one place.
+const REPEAT_MERGE_SECONDS: f64 = 0.5;
+
 /// Folds matches of one track that cover the same stretch of the item into the strongest of
 /// them, whose `also_at` lists where the others place the stretch's start in the track. A
 /// passage the track repeats (a loop, a chorus) fits every repeat; which one the item copied is
 /// often undecidable, and one answer with its alternatives says so better than many answers.
+/// A repeat scoring under half the best place's score (only a part of the passage recurs: a bass
+/// line, a drum loop), or one that would place the stretch's start before the track's (only its
+/// later part recurs, at the track's opening), is folded in without being listed; places closer
+/// than half a second are listed once.
 fn fold_repeats(mut found: Vec<Match>) -> Vec<Match> {
     found.sort_by(|a, b| {
         b.score
@@ -425,13 +435,19 @@ fn fold_repeats(mut found: Vec<Match>) -> Vec<Match> {
         {
             Some(k) => {
                 let at = m.track_start + (k.item_start - m.item_start) * m.speed;
-                k.also_at.push((at * 1000.0).round() / 1000.0);
+                if at >= -REPEAT_MERGE_SECONDS && m.score * REPEAT_RATIO >= k.score {
+                    k.also_at.push((at.max(0.0) * 1000.0).round() / 1000.0);
+                }
             }
             None => kept.push(m),
         }
     }
     for k in &mut kept {
         k.also_at.sort_by(f64::total_cmp);
+        k.also_at.dedup_by(|b, a| *b - *a < REPEAT_MERGE_SECONDS);
+        let best = k.track_start;
+        k.also_at
+            .retain(|t| (t - best).abs() >= REPEAT_MERGE_SECONDS);
     }
     kept
 }
@@ -718,6 +734,27 @@ mod tests {
         assert_eq!(Tempo.min_score(&q), Speed.min_score(&q));
         assert_eq!(PitchAndTempo.min_score(&q), 2 * Pitch.min_score(&q));
         assert_eq!(q.min_evidence(), Unchanged.min_score(&q));
+    }
+
+    #[test]
+    fn repeats_fold_into_the_best_place_and_only_strong_ones_are_listed() {
+        let at = |score: u32, item_start: f64, track_start: f64| Match {
+            track_start,
+            ..m(0, score, item_start, item_start + 8.0)
+        };
+        let folded = fold_repeats(vec![
+            at(20, 0.0, 30.0),  // a full repeat: listed at 30
+            at(40, 0.0, 10.0),  // the best place
+            at(30, 0.2, 30.3),  // the same repeat seen from another window: listed once
+            at(12, 0.0, 50.0),  // a part that recurs (under half the best score): not listed
+            at(25, 4.0, 1.0),   // recurs at the track's opening, from 3 s before it: not listed
+            at(25, 20.0, 70.0), // another stretch of the item: its own match
+        ]);
+        assert_eq!(folded.len(), 2, "{folded:?}");
+        assert_eq!((folded[0].score, folded[0].track_start), (40, 10.0));
+        assert_eq!(folded[0].also_at, vec![30.0]);
+        assert_eq!((folded[1].score, folded[1].item_start), (25, 20.0));
+        assert!(folded[1].also_at.is_empty());
     }
 
     #[test]
