@@ -149,7 +149,8 @@ pub struct MatchArgs {
     /// (twice as many when pitch and tempo changed independently).
     #[arg(long, default_value_t = QueryParams::default().min_inliers)]
     pub min_score: u32,
-    /// Hits on one time line needed to report an unchanged copy (speed 1, pitch 0).
+    /// Hits on one time line needed to report an unchanged copy (speed 1, pitch 0); never more
+    /// than --min-score.
     #[arg(long, default_value_t = QueryParams::default().min_inliers_unchanged)]
     pub min_score_unchanged: u32,
     /// Largest pitch shift searched for, in semitones.

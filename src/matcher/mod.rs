@@ -494,7 +494,8 @@ impl Transform {
     /// The score a match of this class needs.
     pub fn min_score(self, q: &QueryParams) -> usize {
         match self {
-            Transform::Unchanged => q.min_inliers_unchanged as usize,
+            // Never more than a changed copy needs, whatever the two options say.
+            Transform::Unchanged => q.min_evidence(),
             Transform::Pitch | Transform::Tempo | Transform::Speed => q.min_inliers as usize,
             Transform::PitchAndTempo => 2 * q.min_inliers as usize,
         }
@@ -734,6 +735,15 @@ mod tests {
         assert_eq!(Tempo.min_score(&q), Speed.min_score(&q));
         assert_eq!(PitchAndTempo.min_score(&q), 2 * Pitch.min_score(&q));
         assert_eq!(q.min_evidence(), Unchanged.min_score(&q));
+        let loose = QueryParams {
+            min_inliers: 5,
+            ..q
+        };
+        assert_eq!(
+            Unchanged.min_score(&loose),
+            5,
+            "an unchanged copy never needs more"
+        );
     }
 
     #[test]
