@@ -11,13 +11,18 @@
 //! page cache (as when it is far larger than memory): probes in arrival order (the default),
 //! sorted and swept, and sorted with the kernel's read-ahead on.
 //! The five real catalogue tracks are added, so queries (the shipped dump's clips) find matches.
+//!
+//! Uniform features make every hash equally likely, which real music does not: with
+//! `EARMARK_SCALE_SOURCE=<an index of real music>` the synthetic postings instead draw their
+//! hash and detail from that index's distinct (hash, track) pairs (with random tracks and
+//! frames), so buckets fill as a catalogue of such music would fill them.
 
 use std::path::Path;
 use std::time::Instant;
 
 use earmark::audio;
 use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{Density, HashLayout, Keyed, Landmark, fingerprint};
+use earmark::fingerprint::{Density, Hash, HashLayout, Keyed, Landmark, fingerprint};
 use earmark::index::{Index, IndexBuilder, TrackEntry};
 use earmark::matcher::Matcher;
 use memmap2::Advice;
@@ -64,6 +69,28 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
         ratio: unit(),
         span: 2.0 + unit() * (p.zone_frames as f32 - 2.0),
     }
+}
+
+/// The distinct (hash, track) pairs of a real index, as keys to draw synthetic postings from.
+fn empirical_keys(path: &Path) -> Vec<Keyed> {
+    let index = Index::open(path).unwrap();
+    let bits = HashLayout::new(index.params()).total_bits();
+    let mut keys = Vec::new();
+    let mut seen = Vec::new();
+    for h in 0..(1u32 << bits) {
+        seen.clear();
+        for p in index.lookup(Hash(h)) {
+            if !seen.contains(&p.track) {
+                seen.push(p.track);
+                keys.push(Keyed {
+                    hash: Hash(h),
+                    frame: 0,
+                    detail: p.detail,
+                });
+            }
+        }
+    }
+    keys
 }
 
 fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>)> {
@@ -169,6 +196,10 @@ fn main() {
         Err(_) => QueryParams::default(),
     };
     let layout = HashLayout::new(&params);
+    let source = std::env::var("EARMARK_SCALE_SOURCE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(|p| empirical_keys(Path::new(&p)));
     let real = real_tracks(&params);
     let clips = queries(&params, &query);
     let warm_rounds: usize = std::env::var("EARMARK_SCALE_ROUNDS")
@@ -204,7 +235,13 @@ fn main() {
         for t in 0..tracks {
             keyed.clear();
             for _ in 0..PER_TRACK.min(n - t * PER_TRACK) {
-                keyed.push(layout.keyed(&synthetic_landmark(&mut rng, &params)));
+                keyed.push(match &source {
+                    Some(keys) => Keyed {
+                        frame: (rng.next() % 15_000) as u32,
+                        ..keys[(rng.next() % keys.len() as u64) as usize]
+                    },
+                    None => layout.keyed(&synthetic_landmark(&mut rng, &params)),
+                });
             }
             let entry = TrackEntry {
                 id: format!("synthetic/{t:08}"),
