@@ -246,8 +246,11 @@ pub struct QueryParams {
     /// A quantised feature this close to a cell edge (fraction of a cell) is also looked up in
     /// the neighbouring cell, so small jitter does not lose the hash.
     pub probe_margin: f32,
-    /// Postings of hashes more common than this are skipped: they carry no information.
-    pub max_postings_per_hash: u32,
+    /// Hashes holding more than this share of the index's postings (and more than
+    /// [`COMMON_HASH_FLOOR`] postings) are skipped: they carry little information, and real
+    /// music's most common hashes bring most of the chance postings a query meets. A share, not
+    /// a count, so the same hashes are skipped whatever the catalogue's size.
+    pub common_hash_share: f64,
     /// Length of the sliding window over which a match is verified, seconds.
     pub window_seconds: f32,
     /// Matched landmarks (inliers on one time line) needed to report a match changed in one way:
@@ -275,7 +278,7 @@ impl Default for QueryParams {
             max_pitch_semitones: 2.5,
             max_tempo_change: 0.1,
             probe_margin: 0.1,
-            max_postings_per_hash: 4096,
+            common_hash_share: 5e-5,
             window_seconds: 12.0,
             min_inliers: 10,
             min_inliers_unchanged: 8,
@@ -285,7 +288,15 @@ impl Default for QueryParams {
     }
 }
 
+/// A hash is never skipped as common while it holds this many postings or fewer.
+pub const COMMON_HASH_FLOOR: u64 = 32;
+
 impl QueryParams {
+    /// The most postings a hash may hold in an index of `postings` and still be looked up.
+    pub fn max_postings_per_hash(&self, postings: u64) -> u64 {
+        ((self.common_hash_share.max(0.0) * postings as f64) as u64).max(COMMON_HASH_FLOOR)
+    }
+
     /// The fewest matched landmarks any match may have: candidates weaker than this are not
     /// pursued, whatever their transform.
     pub fn min_evidence(&self) -> usize {
@@ -338,6 +349,14 @@ mod tests {
             ..FingerprintParams::default()
         };
         assert_eq!(FingerprintParams::from_bytes(&p.to_bytes()), p);
+    }
+
+    #[test]
+    fn common_hashes_are_a_share_of_the_index_with_a_floor() {
+        let q = QueryParams::default();
+        assert_eq!(q.max_postings_per_hash(1_000), COMMON_HASH_FLOOR);
+        assert_eq!(q.max_postings_per_hash(100_000_000), 5_000);
+        assert_eq!(q.max_postings_per_hash(10_000_000_000), 500_000);
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     max_span: i16,
     /// The speeds a window's line search tries (they depend on the query settings only).
     speeds: Vec<f64>,
+    /// Hashes with more postings than this are skipped as common.
+    common_cap: u64,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -104,6 +106,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             hits: Vec::new(),
             max_pitch,
             max_span,
+            common_cap: query.max_postings_per_hash(index.postings()),
             speeds: line::speeds(
                 f64::from(query.max_tempo_change),
                 f64::from(window_frames(&query, params.frame_seconds())) / 2.0,
@@ -143,7 +146,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
         for same in pending.chunk_by(|a, b| a.hash == b.hash) {
             let postings = self.index.lookup(same[0].hash);
-            if postings.remaining() > u64::from(self.query.max_postings_per_hash) {
+            if postings.remaining() > self.common_cap {
                 continue;
             }
             for p in postings {
