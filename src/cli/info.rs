@@ -14,6 +14,10 @@ pub struct InfoArgs {
     /// Also list every track.
     #[arg(long)]
     pub tracks: bool,
+    /// Also measure how evenly the postings spread over hash values, which sets what a query
+    /// costs (reads every posting).
+    #[arg(long)]
+    pub hashes: bool,
 }
 
 #[derive(Args, Debug)]
@@ -52,6 +56,29 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
     );
     for (name, value) in h.params.describe() {
         println!("param        {name} = {value}");
+    }
+    if args.hashes {
+        let cap = crate::QueryParams::default().max_postings_per_hash(h.postings);
+        let s = index.hash_spread(cap);
+        let space = 2f64.powi(l.hash_bits as i32);
+        println!(
+            "hashes       {} of 2^{} values used; a posting shares its hash with {:.2} postings \
+             on average, itself included (uniform hashes: {:.2})",
+            s.hashes,
+            l.hash_bits,
+            s.postings_per_hash_seen(),
+            1.0 + h.postings as f64 / space
+        );
+        println!(
+            "spread       the (hash, track) pairs collide like 2^{:.1} equally likely hashes",
+            s.effective_bits()
+        );
+        println!(
+            "common       hashes with more than {cap} postings, skipped by queries: {:.1} % of the \
+             postings, {:.1} % of the chance postings a query would meet",
+            100.0 * s.common_postings / s.postings.max(1.0),
+            100.0 * s.common_cost_share()
+        );
     }
     if args.tracks {
         for t in 0..index.tracks() {

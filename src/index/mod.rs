@@ -10,7 +10,7 @@ pub mod format;
 pub mod reader;
 
 pub use builder::{BuildLock, BuildStats, IndexBuilder, TrackEntry};
-pub use reader::{Index, Track};
+pub use reader::{HashSpread, Index, Track};
 
 use crate::fingerprint::Detail;
 
@@ -113,6 +113,36 @@ mod tests {
                 "spilled runs are removed"
             );
         }
+    }
+
+    #[test]
+    fn hash_spread_counts_collisions_by_posting_and_by_track() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spread.earmark");
+        let mut b = IndexBuilder::new(
+            FingerprintParams::default(),
+            1 << 30,
+            dir.path().join("runs"),
+        )
+        .unwrap();
+        let key = |hash: u32, frame: u32| Keyed {
+            hash: Hash(hash),
+            frame,
+            detail: Detail(0),
+        };
+        // Hash 1 holds three postings of two tracks; hashes 2, 3 and 4 one each.
+        b.add_track(entry("a.mp3", 100), &[key(1, 0), key(2, 1), key(3, 2)])
+            .unwrap();
+        b.add_track(entry("b.mp3", 100), &[key(1, 0), key(1, 5), key(4, 9)])
+            .unwrap();
+        b.finish(&path).unwrap();
+        let s = Index::open(&path).unwrap().hash_spread(2);
+        assert_eq!((s.hashes, s.postings, s.postings_sq), (4, 6.0, 12.0));
+        assert_eq!((s.pairs, s.pairs_sq), (5.0, 7.0));
+        assert_eq!(s.postings_per_hash_seen(), 2.0);
+        assert!((s.effective_bits() - 12.5f64.log2()).abs() < 1e-9);
+        // Only hash 1 has more than 2 postings: 9 of the 12.
+        assert_eq!(s.common_cost_share(), 0.75);
     }
 
     #[test]

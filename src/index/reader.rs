@@ -195,6 +195,54 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 
     /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
+    /// How evenly the postings spread over hash values, read from every posting (a full pass
+    /// over the index: `earmark info --hashes`). Hashes with more than `common_cap` postings are
+    /// counted apart, as the ones a query skips.
+    pub fn hash_spread(&self, common_cap: u64) -> HashSpread {
+        let layout = self.layout();
+        let mut s = HashSpread {
+            hash_bits: layout.hash_bits,
+            ..HashSpread::default()
+        };
+        let mut tracks = Vec::new();
+        for bucket in 0..layout.buckets() {
+            let (start, end) = (self.dir(bucket), self.dir(bucket + 1));
+            if end > self.header.postings || start > end {
+                continue;
+            }
+            // A bucket's postings are sorted by their word, whose top bits are the hash's low
+            // bits: one hash's postings lie together.
+            let mut i = start;
+            while i < end {
+                let low = layout.unpack(self.raw_posting(i)).0;
+                tracks.clear();
+                let mut j = i;
+                while j < end {
+                    let (l, track, _, _) = layout.unpack(self.raw_posting(j));
+                    if l != low {
+                        break;
+                    }
+                    tracks.push(track);
+                    j += 1;
+                }
+                tracks.sort_unstable();
+                tracks.dedup();
+                let (n, d) = ((j - i) as f64, tracks.len() as f64);
+                s.hashes += 1;
+                s.postings += n;
+                s.postings_sq += n * n;
+                s.pairs += d;
+                s.pairs_sq += d * d;
+                if j - i > common_cap {
+                    s.common_postings += n;
+                    s.common_postings_sq += n * n;
+                }
+                i = j;
+            }
+        }
+        s
+    }
+
     /// A track's length in frames, without reading its names (the matcher asks for every track
     /// it weighs).
     pub fn track_frames(&self, id: TrackId) -> Option<u32> {
@@ -361,4 +409,51 @@ fn prefetch_read(byte: &u8) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = byte;
+}
+
+/// How evenly an index's postings spread over hash values ([`Index::hash_spread`]). A query
+/// meets, per probe, about as many chance postings as a posting shares its hash with, so this
+/// predicts query cost: uniform hashes would share with `postings / 2^hash_bits` others.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HashSpread {
+    pub hash_bits: u32,
+    /// Hash values that hold at least one posting.
+    pub hashes: u64,
+    pub postings: f64,
+    /// Sum over hashes of the square of their postings.
+    pub postings_sq: f64,
+    /// Distinct (hash, track) pairs, and the sum over hashes of the square of their tracks.
+    pub pairs: f64,
+    pub pairs_sq: f64,
+    /// Postings (and their squares) of the hashes with more than the common cap.
+    pub common_postings: f64,
+    pub common_postings_sq: f64,
+}
+
+impl HashSpread {
+    /// Postings in the hash of the average posting (itself included).
+    pub fn postings_per_hash_seen(&self) -> f64 {
+        self.postings_sq / self.postings.max(1.0)
+    }
+
+    /// Tracks in the hash of the average (hash, track) pair (itself included).
+    pub fn tracks_per_hash_seen(&self) -> f64 {
+        self.pairs_sq / self.pairs.max(1.0)
+    }
+
+    /// The number of equally likely hashes over which the (hash, track) pairs would collide as
+    /// often as they do, in bits (at most the hash width): the hash's usable entropy.
+    pub fn effective_bits(&self) -> f64 {
+        let excess = self.tracks_per_hash_seen() - 1.0;
+        let full = f64::from(self.hash_bits);
+        if excess <= 0.0 {
+            return full;
+        }
+        (self.pairs / excess).log2().min(full)
+    }
+
+    /// Share of the chance postings a query meets that the common hashes hold.
+    pub fn common_cost_share(&self) -> f64 {
+        self.common_postings_sq / self.postings_sq.max(1.0)
+    }
 }

@@ -115,3 +115,36 @@ fn the_committed_version_2_index_still_opens_verifies_and_matches() {
             < 0.5
     );
 }
+
+#[test]
+fn info_measures_how_evenly_hashes_spread() {
+    let out = run(&["info", catalogue_index().to_str().unwrap(), "--hashes"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} line in {text}"))
+            .to_string()
+    };
+    // Real music repeats hashes: more sharing than uniform hashes, fewer usable bits than 25.
+    let hashes = line("hashes");
+    let shared: f64 = hashes
+        .split("with ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(shared > 1.0, "{hashes}");
+    let spread = line("spread");
+    let bits: f64 = spread
+        .split("2^")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(bits > 8.0 && bits < 25.0, "{spread}");
+    assert!(line("common").contains("skipped by queries"));
+}
