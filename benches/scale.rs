@@ -74,6 +74,10 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
 /// The distinct (hash, track) pairs of a real index, as keys to draw synthetic postings from.
 fn empirical_keys(path: &Path) -> Vec<Keyed> {
     let index = Index::open(path).unwrap();
+    index
+        .params()
+        .ensure_same(&FingerprintParams::default())
+        .expect("EARMARK_SCALE_SOURCE must be built with the default fingerprint parameters");
     let bits = HashLayout::new(index.params()).total_bits();
     let mut keys = Vec::new();
     let mut seen = Vec::new();
