@@ -67,6 +67,11 @@ mod tests {
         path
     }
 
+    /// A builder with the default parameters that never spills.
+    fn in_memory_builder(dir: &std::path::Path) -> IndexBuilder<'static> {
+        IndexBuilder::new(FingerprintParams::default(), 1 << 30, dir.join("runs")).unwrap()
+    }
+
     /// The reference: a plain set of (hash, track, frame).
     fn expected(tracks: &[(&str, u32)]) -> BTreeSet<(u32, u32, u32, u16)> {
         let mut s = BTreeSet::new();
@@ -119,12 +124,7 @@ mod tests {
     fn hash_spread_counts_collisions_by_posting_and_by_track() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spread.earmark");
-        let mut b = IndexBuilder::new(
-            FingerprintParams::default(),
-            1 << 30,
-            dir.path().join("runs"),
-        )
-        .unwrap();
+        let mut b = in_memory_builder(dir.path());
         let key = |hash: u32, frame: u32| Keyed {
             hash: Hash(hash),
             frame,
@@ -150,12 +150,7 @@ mod tests {
         // 600 postings whose hashes share their top bits land in one bucket, past the linear scan.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("crowded.earmark");
-        let mut b = IndexBuilder::new(
-            FingerprintParams::default(),
-            1 << 30,
-            dir.path().join("runs"),
-        )
-        .unwrap();
+        let mut b = in_memory_builder(dir.path());
         let keyed: Vec<Keyed> = (0..600u32)
             .map(|i| Keyed {
                 hash: Hash(0x1FF_0000 | (i % 300)),

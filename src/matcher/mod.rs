@@ -219,7 +219,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let min = self.query.min_evidence();
         let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let max_change = f64::from(self.query.max_tempo_change);
-        let window = window_frames(&self.query, self.frame_seconds);
         // Cheap tests before the line search, which dominates the cost when many tracks share
         // hashes: the hits must agree on a pitch shift, and enough of those must fall within
         // the offset drift that the searched speeds allow.
@@ -255,7 +254,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         if anchors_of(&inliers) < min {
             return None;
         }
-        let line = line::refit(&inliers, centre, best, max_change, window / 4);
+        let line = line::refit(&inliers, centre, best, max_change, search.min_span);
         Some(Segment {
             inliers,
             line,
@@ -303,6 +302,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let mut search = LineSearch {
             speeds: &self.speeds,
             drift: max_change * f64::from(window / 2) + tolerance,
+            min_span,
             track_frames,
             scratch: Vec::new(),
         };
@@ -533,6 +533,8 @@ struct LineSearch<'s> {
     speeds: &'s [f64],
     /// Widest spread of hit offsets one line can show within a window at the searched speeds.
     drift: f64,
+    /// Fewest query frames over which a line's speed is re-estimated.
+    min_span: u32,
     track_frames: u32,
     scratch: Vec<f64>,
 }

@@ -127,24 +127,19 @@ fn info_measures_how_evenly_hashes_spread() {
             .unwrap_or_else(|| panic!("no {key} line in {text}"))
             .to_string()
     };
+    // The number that follows `marker` in `line`.
+    let number_after = |line: &str, marker: &str| -> f64 {
+        line.split(marker)
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after {marker:?} in {line}"))
+    };
     // Real music repeats hashes: more sharing than uniform hashes, fewer usable bits than 25.
     let hashes = line("hashes");
-    let shared: f64 = hashes
-        .split("with ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(shared > 1.0, "{hashes}");
+    assert!(number_after(&hashes, "with ") > 1.0, "{hashes}");
     let spread = line("spread");
-    let bits: f64 = spread
-        .split("2^")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let bits = number_after(&spread, "2^");
     assert!(bits > 8.0 && bits < 25.0, "{spread}");
     assert!(line("common").contains("skipped by queries"));
 }
