@@ -22,7 +22,7 @@ fn main() {
         2
     };
     let bytes = std::fs::read(CLIP).unwrap();
-    let index = earmark::index::Index::open(Path::new("testdata/index-v2.earmark")).unwrap();
+    let index = earmark::index::Index::open(Path::new("testdata/index-v3.earmark")).unwrap();
     let (mut decode, mut pipeline) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let t = Instant::now();

@@ -68,6 +68,8 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
         interval_c: (unit() * 2.0 - 1.0) * p.zone_semitones,
         ratio: unit(),
         span: 2.0 + unit() * (p.zone_frames as f32 - 2.0),
+        fourths: [(unit() * 2.0 - 1.0) * p.zone_semitones, 0.0, 0.0, 0.0],
+        fourth_count: 1,
     }
 }
 
@@ -186,18 +188,27 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(2048);
     let params = FingerprintParams::default();
-    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin" changes the query density.
-    let query = match std::env::var("EARMARK_SCALE_QUERY") {
-        Ok(spec) => {
-            let v: Vec<f32> = spec.split(',').map(|x| x.trim().parse().unwrap()).collect();
-            QueryParams {
-                peaks_per_second: v[0],
-                fanout: v[1] as u32,
-                probe_margin: v[2],
-                ..QueryParams::default()
-            }
-        }
-        Err(_) => QueryParams::default(),
+    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above]" changes
+    // the query density (and how common a triplet must be before only its fourth peaks are
+    // read); several settings separated by ';' are timed on one build, a row each.
+    let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_QUERY") {
+        Ok(list) => list
+            .split(';')
+            .map(|spec| {
+                let v: Vec<f32> = spec.split(',').map(|x| x.trim().parse().unwrap()).collect();
+                let q = QueryParams {
+                    peaks_per_second: v[0],
+                    fanout: v[1] as u32,
+                    probe_margin: v[2],
+                    fourth_peak_above: v
+                        .get(3)
+                        .map_or(QueryParams::default().fourth_peak_above, |&a| a as u64),
+                    ..QueryParams::default()
+                };
+                (spec.trim().to_string(), q)
+            })
+            .collect(),
+        Err(_) => vec![("default".into(), QueryParams::default())],
     };
     let layout = HashLayout::new(&params);
     let source = std::env::var("EARMARK_SCALE_SOURCE")
@@ -205,7 +216,7 @@ fn main() {
         .filter(|p| !p.is_empty())
         .map(|p| empirical_keys(Path::new(&p)));
     let real = real_tracks(&params);
-    let clips = queries(&params, &query);
+    let clip_sets: Vec<_> = specs.iter().map(|(_, q)| queries(&params, q)).collect();
     let warm_rounds: usize = std::env::var("EARMARK_SCALE_ROUNDS")
         .ok()
         .and_then(|m| m.parse().ok())
@@ -215,7 +226,7 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(0);
     println!(
-        "postings | tracks | build s | peak RSS MB | spilled runs | file MB | bytes/posting | \
+        "query | postings | tracks | build s | peak RSS MB | spilled runs | file MB | bytes/posting | \
          warm p50 ms | warm p99 ms | warm p50, sorted probes | cold p50 | cold p50, sorted | \
          cold p50, sorted + read-ahead"
     );
@@ -257,54 +268,57 @@ fn main() {
         let stats = builder.finish(&path).unwrap();
         let build = started.elapsed().as_secs_f64();
         let peak = peak_rss_mb();
-        let index = Index::open(&path).unwrap();
         let rounds = if quick { 1 } else { warm_rounds };
-        let (sorted, unsorted) = (
-            QueryParams {
-                probe_batch: 1 << 16,
-                ..query
-            },
-            QueryParams {
-                probe_batch: 1,
-                ..query
-            },
-        );
-        let warm = |q: &QueryParams| {
-            let mut latencies = Vec::new();
-            for _ in 0..rounds {
-                for clip in &clips {
+        for ((name, query), clips) in specs.iter().zip(&clip_sets) {
+            let query = *query;
+            let index = Index::open(&path).unwrap();
+            let (sorted, unsorted) = (
+                QueryParams {
+                    probe_batch: 1 << 16,
+                    ..query
+                },
+                QueryParams {
+                    probe_batch: 1,
+                    ..query
+                },
+            );
+            let warm = |q: &QueryParams| {
+                let mut latencies = Vec::new();
+                for _ in 0..rounds {
+                    for clip in clips {
+                        latencies.push(time_query(&index, q, clip));
+                    }
+                }
+                latencies
+            };
+            let (warm_sorted, warm_unsorted) = (warm(&sorted), warm(&unsorted));
+            drop(index);
+            // Cold: each query starts with none of the index in the page cache, as when the index
+            // is far larger than memory.
+            let cold = |q: &QueryParams, advice: Advice| {
+                let mut latencies = Vec::new();
+                for clip in clips.iter().cycle().take(cold_queries) {
+                    evict(&path);
+                    let index = Index::open(&path).unwrap();
+                    index.advise_postings(advice).unwrap();
                     latencies.push(time_query(&index, q, clip));
                 }
-            }
-            latencies
-        };
-        let (warm_sorted, warm_unsorted) = (warm(&sorted), warm(&unsorted));
-        drop(index);
-        // Cold: each query starts with none of the index in the page cache, as when the index
-        // is far larger than memory.
-        let cold = |q: &QueryParams, advice: Advice| {
-            let mut latencies = Vec::new();
-            for clip in clips.iter().cycle().take(cold_queries) {
-                evict(&path);
-                let index = Index::open(&path).unwrap();
-                index.advise_postings(advice).unwrap();
-                latencies.push(time_query(&index, q, clip));
-            }
-            latencies
-        };
-        println!(
-            "{} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {}",
-            stats.postings,
-            stats.tracks,
-            stats.runs,
-            stats.bytes as f64 / 1e6,
-            stats.bytes as f64 / stats.postings as f64,
-            percentile(&warm_unsorted, 0.5),
-            percentile(&warm_unsorted, 0.99),
-            percentile(&warm_sorted, 0.5),
-            cold_p50(cold(&unsorted, Advice::Random)),
-            cold_p50(cold(&sorted, Advice::Random)),
-            cold_p50(cold(&sorted, Advice::Normal)),
-        );
+                latencies
+            };
+            println!(
+                "{name} | {} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {}",
+                stats.postings,
+                stats.tracks,
+                stats.runs,
+                stats.bytes as f64 / 1e6,
+                stats.bytes as f64 / stats.postings as f64,
+                percentile(&warm_unsorted, 0.5),
+                percentile(&warm_unsorted, 0.99),
+                percentile(&warm_sorted, 0.5),
+                cold_p50(cold(&unsorted, Advice::Random)),
+                cold_p50(cold(&sorted, Advice::Random)),
+                cold_p50(cold(&sorted, Advice::Normal)),
+            );
+        }
     }
 }

@@ -43,6 +43,11 @@ pub struct FingerprintParams {
     pub ratio_levels: u32,
     /// Hash quantisation: number of log-spaced levels of the triplet's time span.
     pub span_levels: u32,
+    /// Extends each hash by the interval of the triplet's fourth peak (the first zone peak
+    /// after C), in `interval_step_semitones` cells. A query reads a whole triplet's postings
+    /// while they are few and only those whose fourth peak agrees once they are many, so a
+    /// common triplet costs a fraction of its postings (ARCHITECTURE.md, "Common triplets").
+    pub fourth_peak: bool,
 }
 
 impl Default for FingerprintParams {
@@ -64,12 +69,13 @@ impl Default for FingerprintParams {
             interval_step_semitones: 0.5,
             ratio_levels: 16,
             span_levels: 16,
+            fourth_peak: true,
         }
     }
 }
 
 /// Byte length of [`FingerprintParams::to_bytes`].
-pub const PARAMS_BYTES: usize = 64;
+pub const PARAMS_BYTES: usize = 68;
 
 impl FingerprintParams {
     /// Seconds per frame.
@@ -132,7 +138,7 @@ impl FingerprintParams {
     /// Flat little-endian encoding stored in the index header (layout in docs/index-format.md).
     pub fn to_bytes(&self) -> [u8; PARAMS_BYTES] {
         let mut out = [0u8; PARAMS_BYTES];
-        let fields: [u32; 16] = [
+        let fields: [u32; 17] = [
             self.sample_rate,
             self.fft_size,
             self.hop,
@@ -149,6 +155,7 @@ impl FingerprintParams {
             self.interval_step_semitones.to_bits(),
             self.ratio_levels,
             self.span_levels,
+            u32::from(self.fourth_peak),
         ];
         for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
             chunk.copy_from_slice(&v.to_le_bytes());
@@ -158,7 +165,7 @@ impl FingerprintParams {
 
     /// Inverse of [`to_bytes`](Self::to_bytes).
     pub fn from_bytes(bytes: &[u8; PARAMS_BYTES]) -> Self {
-        let mut f = [0u32; 16];
+        let mut f = [0u32; 17];
         for (v, chunk) in f.iter_mut().zip(bytes.chunks_exact(4)) {
             *v = u32::from_le_bytes(chunk.try_into().expect("4-byte chunk"));
         }
@@ -179,6 +186,7 @@ impl FingerprintParams {
             interval_step_semitones: f32::from_bits(f[13]),
             ratio_levels: f[14],
             span_levels: f[15],
+            fourth_peak: f[16] != 0,
         }
     }
 
@@ -226,6 +234,7 @@ impl FingerprintParams {
             ),
             ("ratio_levels", self.ratio_levels.to_string()),
             ("span_levels", self.span_levels.to_string()),
+            ("fourth_peak", self.fourth_peak.to_string()),
         ]
     }
 }
@@ -246,11 +255,21 @@ pub struct QueryParams {
     /// A quantised feature this close to a cell edge (fraction of a cell) is also looked up in
     /// the neighbouring cell, so small jitter does not lose the hash.
     pub probe_margin: f32,
-    /// Hashes holding more than this share of the index's postings (and more than
-    /// [`COMMON_HASH_FLOOR`] postings) are skipped: they carry little information, and real
-    /// music's most common hashes bring most of the chance postings a query meets. A share, not
-    /// a count, so the same hashes are skipped whatever the catalogue's size.
+    /// Triplets holding more than this share of the index's postings (and more than
+    /// [`COMMON_HASH_FLOOR`] postings) are skipped, whatever their fourth peak: they carry
+    /// little information, and real music's most common triplets bring most of the chance
+    /// postings a query meets. A share, not a count, so the same triplets are skipped whatever
+    /// the catalogue's size.
     pub common_hash_share: f64,
+    /// In an index whose hashes carry a fourth peak ([`FingerprintParams::fourth_peak`]): a
+    /// triplet with more postings than this is read only where the fourth peak agrees with one
+    /// of the query's. This bounds what any one probe costs however large the catalogue grows;
+    /// below it, a triplet is read whole and the fourth peak need not have survived.
+    pub fourth_peak_above: u64,
+    /// The query's candidates for the index's fourth peak: the first this many zone peaks after
+    /// C (the query is denser than the index, so the index's fourth peak may come second or
+    /// third).
+    pub fourth_peak_candidates: u32,
     /// Length of the sliding window over which a match is verified, seconds.
     pub window_seconds: f32,
     /// Matched landmarks (inliers on one time line) needed to report a match changed in one way:
@@ -279,6 +298,8 @@ impl Default for QueryParams {
             max_tempo_change: 0.1,
             probe_margin: 0.1,
             common_hash_share: 5e-5,
+            fourth_peak_above: 64,
+            fourth_peak_candidates: 3,
             window_seconds: 12.0,
             min_inliers: 10,
             min_inliers_unchanged: 8,

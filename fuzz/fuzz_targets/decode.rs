@@ -16,7 +16,7 @@ use earmark::index::Index;
 use earmark::{Limits, QueryParams};
 use libfuzzer_sys::fuzz_target;
 
-static INDEX: &[u8] = include_bytes!("../../testdata/index-v2.earmark");
+static INDEX: &[u8] = include_bytes!("../../testdata/index-v3.earmark");
 
 /// Whether a panic at `file` is a dependency's (caught in production) rather than earmark's.
 fn in_dependency(file: &str) -> bool {
@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     install_hook();
     static OPEN: OnceLock<Index<&'static [u8]>> = OnceLock::new();
     let index =
-        OPEN.get_or_init(|| Index::from_bytes(INDEX, Path::new("index-v2.earmark")).unwrap());
+        OPEN.get_or_init(|| Index::from_bytes(INDEX, Path::new("index-v3.earmark")).unwrap());
     let limits = Limits {
         max_audio_seconds: 120.0,
         ..Limits::default()

@@ -169,6 +169,14 @@ pub struct MatchArgs {
     /// neighbouring cell; 0 looks up one cell per feature.
     #[arg(long, default_value_t = QueryParams::default().probe_margin)]
     pub probe_margin: f32,
+    /// In an index with fourth-peak hashes: a triplet holding more postings than this is read
+    /// only where its fourth peak agrees with the query's (bounds each probe's cost; larger
+    /// finds a little more in large catalogues, and costs more).
+    #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
+    pub fourth_peak_above: u64,
+    /// Zone peaks after C that the query offers as the index's fourth peak.
+    #[arg(long, default_value_t = QueryParams::default().fourth_peak_candidates)]
+    pub fourth_peak_candidates: u32,
 }
 
 impl MatchArgs {
@@ -181,6 +189,10 @@ impl MatchArgs {
             peaks_per_second: self.query_peaks.max(1.0),
             fanout: self.query_fanout.max(1),
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
+            fourth_peak_above: self.fourth_peak_above,
+            fourth_peak_candidates: self
+                .fourth_peak_candidates
+                .clamp(1, crate::fingerprint::landmark::MAX_FOURTH_CANDIDATES),
             ..QueryParams::default()
         }
     }

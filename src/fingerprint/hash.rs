@@ -1,18 +1,26 @@
 //! [`Hash`](struct@Hash) and [`HashLayout`]: how a [`Landmark`]'s continuous features become a 32-bit key.
 //!
-//! Bit layout before scrambling, most significant first (widths from the parameters; 25 bits
-//! at the defaults):
+//! A hash is a triplet key followed by the fourth peak (31 bits at the defaults):
 //!
 //! ```text
+//! | scrambled triplet key (25)                                          | fourth peak (6) |
+//!   triplet key before scrambling:
 //! | anchor band (5) | interval B (6) | interval C (6) | time ratio (4) | span (4) |
 //! ```
 //!
-//! The packed value is then scrambled by a bijection (odd multiply, xor-shift) so the index's
-//! directory, which is addressed by the top bits, fills evenly. The index stores one hash per
-//! landmark ([`HashLayout::hash`]); a query looks up a small set ([`HashLayout::probes`]): the
-//! cells that jitter near a cell edge could have moved a feature to, every anchor band within the
-//! pitch range searched, and every span level within the tempo range searched. Intervals and the
-//! time ratio do not change under pitch, speed or tempo changes, so they need no such search.
+//! The triplet key is scrambled by a bijection (odd multiply, xor-shift) so the index's
+//! directory, which is addressed by the top bits, fills evenly. The fourth peak (the interval of
+//! the first zone peak after C, or [`HashLayout::no_fourth`] when the zone has none) is not:
+//! every posting of one triplet lies in one contiguous range ([`HashLayout::triplet_range`]), so
+//! a query can read a rare triplet whole and, of a common one, only the fourth peaks it names
+//! ([`HashLayout::fourth_cells`]). Real music's triplets carry about 19 usable bits of their
+//! 25 (ARCHITECTURE.md); the fourth peak is what keeps a probe's cost bounded at 10^10 postings.
+//!
+//! The index stores one hash per landmark ([`HashLayout::hash`]); a query looks up a small set
+//! of triplet keys ([`HashLayout::probes`]): the cells that jitter near a cell edge could have
+//! moved a feature to, every anchor band within the pitch range searched, and every span level
+//! within the tempo range searched. Intervals and the time ratio do not change under pitch,
+//! speed or tempo changes, so they need no such search.
 //!
 //! Changing anything here changes every hash: bump `index::format::VERSION` with it.
 
@@ -87,6 +95,9 @@ pub struct HashLayout {
     interval: Axis,
     ratio: Axis,
     span: Axis,
+    /// Interval cells of the fourth peak plus one for "none" (`None`: the index has no
+    /// fourth peak).
+    fourth: Option<Axis>,
     anchor_band: f32,
     interval_step: f32,
     zone_semitones: f32,
@@ -108,6 +119,7 @@ impl HashLayout {
             interval: Axis::new(interval_cells),
             ratio: Axis::new(params.ratio_levels),
             span: Axis::new(params.span_levels),
+            fourth: params.fourth_peak.then(|| Axis::new(interval_cells + 1)),
             anchor_band: params.anchor_band_semitones,
             interval_step: params.interval_step_semitones,
             zone_semitones: params.zone_semitones,
@@ -117,7 +129,28 @@ impl HashLayout {
 
     /// Width of a hash in bits.
     pub fn total_bits(&self) -> u32 {
+        self.triplet_bits() + self.fourth_bits()
+    }
+
+    /// Width of the triplet key.
+    pub fn triplet_bits(&self) -> u32 {
         self.anchor.bits + 2 * self.interval.bits + self.ratio.bits + self.span.bits
+    }
+
+    /// Width of the fourth peak's cell (0 without one).
+    pub fn fourth_bits(&self) -> u32 {
+        self.fourth.map_or(0, |a| a.bits)
+    }
+
+    /// The fourth-peak cell of a triplet whose zone holds no peak after C.
+    pub fn no_fourth(&self) -> u32 {
+        self.fourth.map_or(0, |a| a.cells - 1)
+    }
+
+    /// The smallest and largest hash sharing `hash`'s triplet key: every fourth peak.
+    pub fn triplet_range(&self, hash: Hash) -> (Hash, Hash) {
+        let mask = (1u32 << self.fourth_bits()) - 1;
+        (Hash(hash.0 & !mask), Hash(hash.0 | mask))
     }
 
     /// Feature positions in cell units: anchor, interval B, interval C, ratio, span.
@@ -141,7 +174,11 @@ impl HashLayout {
         h = (h << self.interval.bits) | cells[2];
         h = (h << self.ratio.bits) | cells[3];
         h = (h << self.span.bits) | cells[4];
-        Hash(scramble(h, self.total_bits()))
+        Hash(scramble(h, self.triplet_bits()) << self.fourth_bits())
+    }
+
+    fn fourth_coordinate(&self, interval: f32) -> f32 {
+        (interval + self.zone_semitones) / self.interval_step
     }
 
     fn span_byte(&self, span: f32) -> f32 {
@@ -172,20 +209,60 @@ impl HashLayout {
         -speed.ln() / f64::from(self.ln_zone) * 255.0
     }
 
-    /// The one hash the index stores for a landmark.
+    /// The one hash the index stores for a landmark: its triplet key and its first fourth-peak
+    /// candidate.
     pub fn hash(&self, m: &Landmark) -> Hash {
         let [a, b, c, r, s] = self.coordinates(m);
-        self.pack([
+        let triplet = self.pack([
             self.anchor.cell(a),
             self.interval.cell(b),
             self.interval.cell(c),
             self.ratio.cell(r),
             self.span.cell(s),
-        ])
+        ]);
+        let fourth = match (self.fourth, m.fourths().first()) {
+            (None, _) => 0,
+            (Some(_), None) => self.no_fourth(),
+            (Some(axis), Some(&d)) => axis
+                .cell(self.fourth_coordinate(d))
+                .min(self.no_fourth() - 1),
+        };
+        Hash(triplet.0 | fourth)
     }
 
-    /// Every hash a query looks up for a landmark (appended to `out`; the first is [`hash`](Self::hash)'s
-    /// cell whenever it is among them, which it always is).
+    /// The fourth-peak cells a query reads of a common triplet (appended to `out`, sorted and
+    /// without repeats): each candidate's cell, its neighbour when the candidate lies near the
+    /// edge, and "none" when the query's zone ran out of candidates (so the index's may have
+    /// too). Empty for an index without fourth peaks.
+    pub fn fourth_cells(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<u32>) {
+        let Some(axis) = self.fourth else {
+            return;
+        };
+        let start = out.len();
+        let margin = q.probe_margin.clamp(0.0, 0.5);
+        let real = self.no_fourth() - 1;
+        for &d in m.fourths() {
+            let x = self.fourth_coordinate(d);
+            out.extend(axis.range(x - margin, x + margin).map(|c| c.min(real)));
+        }
+        if m.fourths().len() < q.fourth_peak_candidates as usize {
+            out.push(self.no_fourth());
+        }
+        out[start..].sort_unstable();
+        let mut kept = start;
+        for i in start..out.len() {
+            if kept == start || out[i] != out[kept - 1] {
+                out[kept] = out[i];
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+    }
+
+    /// Every triplet key a query looks up for a landmark, as hashes with fourth-peak cell 0
+    /// (appended to `out`; the first is [`hash`](Self::hash)'s triplet key whenever it is among
+    /// them, which it always is). [`triplet_range`](Self::triplet_range) widens each to every
+    /// fourth peak.
     pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) {
         let [a, b, c, r, s] = self.coordinates(m);
         let margin = q.probe_margin.clamp(0.0, 0.5);
@@ -235,7 +312,75 @@ mod tests {
             interval_c: -5.2,
             ratio: 0.4,
             span: 20.0,
+            fourths: [7.1, 0.0, 0.0, 0.0],
+            fourth_count: 1,
         }
+    }
+
+    #[test]
+    fn the_fourth_peak_sits_below_the_triplet_key() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        assert_eq!(layout.fourth_bits(), 6);
+        let m = landmark();
+        let other = Landmark {
+            fourths: [-3.0, 0.0, 0.0, 0.0],
+            ..m
+        };
+        let none = Landmark {
+            fourth_count: 0,
+            ..m
+        };
+        let range = layout.triplet_range(layout.hash(&m));
+        for h in [layout.hash(&m), layout.hash(&other), layout.hash(&none)] {
+            assert_eq!(layout.triplet_range(h), range, "one triplet, one range");
+            assert!(range.0 <= h && h <= range.1);
+        }
+        assert_ne!(layout.hash(&m), layout.hash(&other));
+        assert_eq!(layout.hash(&none).0 - range.0.0, layout.no_fourth());
+        // Without fourth peaks the hash is the triplet key alone.
+        let plain = HashLayout::new(&FingerprintParams {
+            fourth_peak: false,
+            ..FingerprintParams::default()
+        });
+        assert_eq!(plain.total_bits(), 25);
+        assert_eq!(
+            plain.triplet_range(plain.hash(&m)),
+            (plain.hash(&m), plain.hash(&m))
+        );
+    }
+
+    #[test]
+    fn a_query_offers_the_stored_fourth_peak_among_its_candidates() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        let q = QueryParams::default();
+        let stored = landmark();
+        // The query saw an extra peak before the index's fourth, which it found a little sharp.
+        let query = Landmark {
+            fourths: [2.0, 7.2, -8.0, 0.0],
+            fourth_count: 3,
+            ..stored
+        };
+        let mut cells = vec![99];
+        layout.fourth_cells(&query, &q, &mut cells);
+        assert_eq!(cells[0], 99, "appends");
+        let stored_cell = layout.hash(&stored).0 - layout.triplet_range(layout.hash(&stored)).0.0;
+        assert!(cells[1..].contains(&stored_cell));
+        assert!(
+            cells[1..].windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats"
+        );
+        assert!(
+            !cells[1..].contains(&layout.no_fourth()),
+            "three candidates: no 'none'"
+        );
+        // A zone that ran out of peaks may also have run out in the index.
+        let short = Landmark {
+            fourth_count: 1,
+            ..query
+        };
+        cells.clear();
+        layout.fourth_cells(&short, &q, &mut cells);
+        assert!(cells.contains(&layout.no_fourth()));
     }
 
     #[test]
@@ -256,11 +401,9 @@ mod tests {
     }
 
     #[test]
-    fn default_layout_is_25_bits() {
-        assert_eq!(
-            HashLayout::new(&FingerprintParams::default()).total_bits(),
-            25
-        );
+    fn default_layout_is_31_bits() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        assert_eq!((layout.triplet_bits(), layout.total_bits()), (25, 31));
     }
 
     #[test]
@@ -287,7 +430,8 @@ mod tests {
         };
         let mut probes = Vec::new();
         layout.probes(&changed, &q, &mut probes);
-        assert!(probes.contains(&layout.hash(&original)));
+        let stored = layout.triplet_range(layout.hash(&original)).0;
+        assert!(probes.contains(&stored));
         // Without a search range the moved anchor is not found.
         let strict = QueryParams {
             max_pitch_semitones: 0.0,
@@ -298,7 +442,7 @@ mod tests {
         probes.clear();
         layout.probes(&changed, &strict, &mut probes);
         assert_eq!(probes.len(), 1);
-        assert!(!probes.contains(&layout.hash(&original)));
+        assert!(!probes.contains(&stored));
     }
 
     #[test]
@@ -311,6 +455,8 @@ mod tests {
             interval_c: 90.0,
             ratio: 2.0,
             span: 1e6,
+            fourths: [90.0, 0.0, 0.0, 0.0],
+            fourth_count: 1,
         };
         assert!(layout.hash(&wild).0 < 1 << layout.total_bits());
     }

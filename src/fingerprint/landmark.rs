@@ -1,5 +1,7 @@
 //! [`Landmarker`]: groups peaks into triplets — an anchor and two later peaks of its target
-//! zone — and describes each by features that survive speed, tempo and pitch changes.
+//! zone — and describes each by features that survive speed, tempo and pitch changes. Each
+//! triplet also names the zone peaks that follow C: the index keeps the first as the hash's
+//! fourth peak, a query offers the first few as candidates for it.
 //!
 //! A [`Landmark`] keeps its features continuous; [`super::hash`] quantises them. Keeping the
 //! two apart lets a query look up the neighbouring cells of a feature that lies near a cell
@@ -10,6 +12,9 @@ use std::collections::VecDeque;
 
 use super::peaks::Peak;
 use crate::config::FingerprintParams;
+
+/// Most fourth-peak candidates a landmark carries.
+pub const MAX_FOURTH_CANDIDATES: u32 = 4;
 
 /// A triplet of peaks A (anchor), B, C with `tA < tB < tC`, described by:
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +31,17 @@ pub struct Landmark {
     pub ratio: f32,
     /// `tC - tA` in frames (scales with tempo and speed).
     pub span: f32,
+    /// Frequencies minus the anchor's, semitones, of the first zone peaks after C in time
+    /// order (`fourths[..fourth_count]`): the candidates for the hash's fourth peak.
+    pub fourths: [f32; MAX_FOURTH_CANDIDATES as usize],
+    pub fourth_count: u8,
+}
+
+impl Landmark {
+    /// The fourth-peak candidates present.
+    pub fn fourths(&self) -> &[f32] {
+        &self.fourths[..usize::from(self.fourth_count)]
+    }
 }
 
 /// Streaming triplet builder: peaks in, landmarks out, in anchor order.
@@ -33,6 +49,8 @@ pub struct Landmarker {
     zone_frames: u32,
     zone_semitones: f32,
     fanout: usize,
+    /// Fourth-peak candidates to collect per triplet.
+    fourths: usize,
     bin_hz: f32,
     min_freq_hz: f32,
     /// Peaks whose target zone may still receive peaks, with their frequency in semitones.
@@ -41,11 +59,14 @@ pub struct Landmarker {
 }
 
 impl Landmarker {
-    pub fn new(params: &FingerprintParams, fanout: u32) -> Self {
+    /// A landmarker forming triplets from the first `fanout` zone peaks of each anchor, each with
+    /// up to `fourths` fourth-peak candidates.
+    pub fn new(params: &FingerprintParams, fanout: u32, fourths: u32) -> Self {
         Landmarker {
             zone_frames: params.zone_frames,
             zone_semitones: params.zone_semitones,
             fanout: fanout as usize,
+            fourths: fourths.min(MAX_FOURTH_CANDIDATES) as usize,
             bin_hz: params.bin_hz(),
             min_freq_hz: params.min_freq_hz,
             window: VecDeque::new(),
@@ -76,6 +97,12 @@ impl Landmarker {
         }
     }
 
+    fn in_zone(&self, a: &Peak, sa: f32, p: &Peak, s: f32) -> bool {
+        p.frame > a.frame
+            && p.frame <= a.frame + self.zone_frames
+            && (s - sa).abs() <= self.zone_semitones
+    }
+
     fn emit_front(&mut self, out: &mut Vec<Landmark>) {
         let (a, sa) = self.window.pop_front().expect("caller checked");
         self.chosen.clear();
@@ -83,7 +110,7 @@ impl Landmarker {
             if self.chosen.len() == self.fanout || p.frame > a.frame + self.zone_frames {
                 break;
             }
-            if p.frame > a.frame && (s - sa).abs() <= self.zone_semitones {
+            if self.in_zone(&a, sa, p, *s) {
                 self.chosen.push(i);
             }
         }
@@ -95,14 +122,29 @@ impl Landmarker {
                     continue;
                 }
                 let span = (c.time - a.time).max(1.0);
-                out.push(Landmark {
+                let mut m = Landmark {
                     frame: a.frame,
                     anchor: sa,
                     interval_b: sb - sa,
                     interval_c: sc - sa,
                     ratio: ((b.time - a.time) / span).clamp(0.0, 1.0),
                     span,
-                });
+                    fourths: [0.0; MAX_FOURTH_CANDIDATES as usize],
+                    fourth_count: 0,
+                };
+                // Strictly later than C: peaks of one frame may come in either order.
+                for (d, sd) in self.window.range(j + 1..) {
+                    if usize::from(m.fourth_count) == self.fourths
+                        || d.frame > a.frame + self.zone_frames
+                    {
+                        break;
+                    }
+                    if d.frame > c.frame && self.in_zone(&a, sa, d, *sd) {
+                        m.fourths[usize::from(m.fourth_count)] = sd - sa;
+                        m.fourth_count += 1;
+                    }
+                }
+                out.push(m);
             }
         }
     }
@@ -125,7 +167,7 @@ mod tests {
     #[test]
     fn forms_triplets_from_the_first_peaks_of_the_zone() {
         let p = FingerprintParams::default();
-        let mut l = Landmarker::new(&p, 3);
+        let mut l = Landmarker::new(&p, 3, 1);
         let mut out = Vec::new();
         // 16 bins is 125 Hz at 7.8125 Hz per bin, so frequency 32 bins is 12 semitones up.
         for pk in [
@@ -147,6 +189,11 @@ mod tests {
         assert!(m.interval_c.abs() < 1e-4);
         assert!((m.ratio - 0.5).abs() < 1e-6);
         assert!((m.span - 20.0).abs() < 1e-6);
+        // The fourth peak is the next zone peak after C: 24 bins, a fifth above the anchor.
+        assert_eq!(m.fourth_count, 1);
+        assert!((m.fourths()[0] - 12.0 * 1.5f32.log2()).abs() < 1e-4);
+        let last = first.last().unwrap();
+        assert!((last.fourths()[0] - 12.0 * 1.25f32.log2()).abs() < 1e-4);
         assert!(
             out.iter().all(|m| m.frame != 200),
             "a lone peak makes no triplet"
@@ -156,7 +203,7 @@ mod tests {
     #[test]
     fn peaks_outside_the_zone_are_ignored() {
         let p = FingerprintParams::default();
-        let mut l = Landmarker::new(&p, 3);
+        let mut l = Landmarker::new(&p, 3, 1);
         let mut out = Vec::new();
         // 13 semitones up is outside the ±12 semitone zone.
         let far = 16.0 * 2f32.powf(13.0 / 12.0);

@@ -24,6 +24,8 @@ use spectrum::Spectrogram;
 pub struct Density {
     pub peaks_per_second: f32,
     pub fanout: u32,
+    /// Fourth-peak candidates per triplet (see [`Landmark::fourths`]).
+    pub fourths: u32,
 }
 
 impl Density {
@@ -32,6 +34,7 @@ impl Density {
         Density {
             peaks_per_second: params.peaks_per_second,
             fanout: params.fanout,
+            fourths: u32::from(params.fourth_peak),
         }
     }
 
@@ -40,6 +43,7 @@ impl Density {
         Density {
             peaks_per_second: q.peaks_per_second,
             fanout: q.fanout,
+            fourths: q.fourth_peak_candidates,
         }
     }
 }
@@ -58,7 +62,7 @@ impl Fingerprinter {
         Fingerprinter {
             spectrogram: Spectrogram::new(params),
             picker: PeakPicker::new(params, density.peaks_per_second),
-            landmarker: Landmarker::new(params, density.fanout),
+            landmarker: Landmarker::new(params, density.fanout, density.fourths),
             peaks: Vec::new(),
             landmarks: Vec::new(),
         }

@@ -20,7 +20,7 @@ pub const MAGIC: [u8; 8] = *b"EARMARK\0";
 pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
 /// The format version this build writes and reads. Bump it for any change of layout *or* of how
 /// hashes are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
 /// Bytes per track record.
@@ -477,12 +477,15 @@ mod tests {
 
     #[test]
     fn huge_catalogues_still_fit() {
-        // 10^10 postings over 2^24 tracks: the directory takes all the hash bits.
-        let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
-        assert_eq!(l.dir_bits, 25);
-        assert_eq!(l.low_bits(), 0);
+        // 10^10 postings over 2^24 tracks with 31-bit hashes: the directory takes 30 bits
+        // (about 16 postings a bucket), one hash bit stays in the posting.
+        let l = PostingLayout::choose(31, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
+        assert_eq!((l.dir_bits, l.low_bits(), l.time_bits), (30, 1, 23));
         let p = l.pack(77, (1 << 24) - 1, 5, Detail(1));
-        assert_eq!(l.unpack(p), (0, (1 << 24) - 1, 5, Detail(1)));
+        assert_eq!(l.unpack(p), (1, (1 << 24) - 1, 5, Detail(1)));
+        // With 25-bit hashes (no fourth peak) the directory takes all the hash bits.
+        let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
+        assert_eq!((l.dir_bits, l.low_bits()), (25, 0));
     }
 
     /// Seen while writing the `index_open` fuzz target: bit widths whose u32 sum wraps round
@@ -569,7 +572,8 @@ mod tests {
     #[test]
     fn header_round_trips_and_rejects_damage() {
         let params = FingerprintParams::default();
-        let layout = PostingLayout::choose(25, 100, 2, 100).unwrap();
+        let layout =
+            PostingLayout::choose(HashLayout::new(&params).total_bits(), 100, 2, 100).unwrap();
         let dir_len = ((1u64 << layout.dir_bits) + 1) * 8;
         let h = Header {
             params,

@@ -10,7 +10,7 @@ pub mod format;
 pub mod reader;
 
 pub use builder::{BuildLock, BuildStats, IndexBuilder, TrackEntry};
-pub use reader::{HashSpread, Index, Track};
+pub use reader::{HashSpread, Index, Postings, Track};
 
 use crate::fingerprint::Detail;
 
@@ -48,7 +48,7 @@ mod tests {
     fn hashes(seed: u32, n: u32) -> Vec<Keyed> {
         (0..n)
             .map(|i| Keyed {
-                hash: Hash((i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) & 0x1FF_FFFF),
+                hash: Hash((i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)) & 0x7FFF_FFFF),
                 frame: i * 3 % 5000,
                 detail: Detail((i.wrapping_mul(40503) >> 7) as u16),
             })
@@ -112,6 +112,22 @@ mod tests {
                     .range((h, 0, 0, 0)..=(h, u32::MAX, u32::MAX, u16::MAX))
                     .count();
                 assert_eq!(got.len(), n);
+                // A range (one triplet's fourth peaks, or wide enough to cross buckets) holds
+                // exactly the postings whose hash lies in it.
+                for width in [63u32, (1 << 24) - 1, u32::MAX >> 1] {
+                    let (lo, hi) = (h & !width, h | width);
+                    let mut got: Vec<_> = index
+                        .lookup_range(Hash(lo), Hash(hi))
+                        .map(|p| (p.track.0, p.frame, p.detail.0))
+                        .collect();
+                    let mut n: Vec<_> = want
+                        .range((lo, 0, 0, 0)..=(hi, u32::MAX, u32::MAX, u16::MAX))
+                        .map(|&(_, t, f, d)| (t, f, d))
+                        .collect();
+                    got.sort_unstable();
+                    n.sort_unstable();
+                    assert_eq!(got, n, "{lo:#x}..={hi:#x}");
+                }
             }
             assert!(
                 !dir.path().join("runs").exists(),
@@ -136,13 +152,19 @@ mod tests {
         b.add_track(entry("b.mp3", 100), &[key(1, 0), key(1, 5), key(4, 9)])
             .unwrap();
         b.finish(&path).unwrap();
-        let s = Index::open(&path).unwrap().hash_spread(2);
+        let index = Index::open(&path).unwrap();
+        let s = index.hash_spread(0, 2);
         assert_eq!((s.hashes, s.postings, s.postings_sq), (4, 6.0, 12.0));
         assert_eq!((s.pairs, s.pairs_sq), (5.0, 7.0));
         assert_eq!(s.postings_per_hash_seen(), 2.0);
         assert!((s.effective_bits() - 12.5f64.log2()).abs() < 1e-9);
         // Only hash 1 has more than 2 postings: 9 of the 12.
         assert_eq!(s.common_cost_share(), 0.75);
+        // Without their lowest bit, hashes 2 and 3 are one key (of one track).
+        let coarse = index.hash_spread(1, 2);
+        assert_eq!(coarse.hash_bits, s.hash_bits - 1);
+        assert_eq!((coarse.hashes, coarse.postings_sq), (3, 14.0));
+        assert_eq!((coarse.pairs, coarse.pairs_sq), (4.0, 6.0));
     }
 
     #[test]

@@ -195,51 +195,26 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 
     /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
-    /// How evenly the postings spread over hash values, read from every posting (a full pass
-    /// over the index: `earmark info --hashes`). Hashes with more than `common_cap` postings are
-    /// counted apart, as the ones a query skips.
-    pub fn hash_spread(&self, common_cap: u64) -> HashSpread {
-        let layout = self.layout();
+    /// How evenly the postings spread over keys, read from every posting (a full pass over the
+    /// index: `earmark info --hashes`). A key is a hash without its low `drop_bits` bits: 0 for
+    /// the whole hash, the fourth peak's width for the triplet alone. Keys with more than
+    /// `common_cap` postings are counted apart, as the ones a query skips.
+    pub fn hash_spread(&self, drop_bits: u32, common_cap: u64) -> HashSpread {
         let mut s = HashSpread {
-            hash_bits: layout.hash_bits,
+            hash_bits: self.layout().hash_bits.saturating_sub(drop_bits),
             ..HashSpread::default()
         };
-        let mut tracks = Vec::new();
-        for bucket in 0..layout.buckets() {
-            let (start, end) = (self.dir(bucket), self.dir(bucket + 1));
-            if end > self.header.postings || start > end {
-                continue;
+        let (mut key, mut tracks) = (None, Vec::new());
+        // Postings come in hash order, so one key's postings come together.
+        for (hash, p) in self.all_postings() {
+            let k = hash.0.checked_shr(drop_bits).unwrap_or(0);
+            if key != Some(k) {
+                s.add_key(&mut tracks, common_cap);
+                key = Some(k);
             }
-            // A bucket's postings are sorted by their word, whose top bits are the hash's low
-            // bits: one hash's postings lie together.
-            let mut i = start;
-            while i < end {
-                let low = layout.unpack(self.raw_posting(i)).0;
-                tracks.clear();
-                let mut j = i;
-                while j < end {
-                    let (l, track, _, _) = layout.unpack(self.raw_posting(j));
-                    if l != low {
-                        break;
-                    }
-                    tracks.push(track);
-                    j += 1;
-                }
-                tracks.sort_unstable();
-                tracks.dedup();
-                let (n, d) = ((j - i) as f64, tracks.len() as f64);
-                s.hashes += 1;
-                s.postings += n;
-                s.postings_sq += n * n;
-                s.pairs += d;
-                s.pairs_sq += d * d;
-                if j - i > common_cap {
-                    s.common_postings += n;
-                    s.common_postings_sq += n * n;
-                }
-                i = j;
-            }
+            tracks.push(p.track.0);
         }
+        s.add_key(&mut tracks, common_cap);
         s
     }
 
@@ -276,13 +251,20 @@ impl<D: AsRef<[u8]>> Index<D> {
         }
     }
 
-    /// Every posting of `hash`: a directory read, then a binary search inside one bucket.
+    /// Every posting of `hash`: a directory read, then a search inside one bucket.
     pub fn lookup(&self, hash: Hash) -> Postings<'_, D> {
+        self.lookup_range(hash, hash)
+    }
+
+    /// Every posting whose hash lies in `first..=last` (one triplet's fourth peaks, say): the
+    /// postings are sorted by hash, so they lie together, from a search in `first`'s bucket to
+    /// one in `last`'s.
+    pub fn lookup_range(&self, first: Hash, last: Hash) -> Postings<'_, D> {
         let layout = self.layout();
-        let bucket = layout.bucket(hash.0);
-        let (mut start, mut end) = (self.dir(bucket), self.dir(bucket + 1));
-        if end > self.header.postings || start > end {
-            // Only a damaged directory gets here; `verify` says so, lookups just find nothing.
+        let (b0, b1) = (layout.bucket(first.0), layout.bucket(last.0));
+        let (mut start, mut end) = (self.dir(b0), self.dir(b1 + 1));
+        if b0 > b1 || end > self.header.postings || start > end {
+            // Only a damaged directory (or an empty range) gets here; `verify` says which.
             return Postings {
                 index: self,
                 next: 0,
@@ -290,7 +272,9 @@ impl<D: AsRef<[u8]>> Index<D> {
             };
         }
         if layout.low_bits() > 0 {
-            let (lo, hi) = layout.low_range(hash.0 & ((1 << layout.low_bits()) - 1));
+            let low = |h: Hash| h.0 & ((1 << layout.low_bits()) - 1);
+            let (lo, _) = layout.low_range(low(first));
+            let (_, hi) = layout.low_range(low(last));
             let postings = &self.data.as_ref()[self.header.posting_list.range()];
             let at = |i: u64| {
                 u64::from_le_bytes(
@@ -299,20 +283,11 @@ impl<D: AsRef<[u8]>> Index<D> {
                         .expect("8 bytes"),
                 )
             };
-            if end - start <= LINEAR_SCAN {
-                // A typical bucket is two cache lines: a forward scan beats binary search.
-                while start < end && at(start) < lo {
-                    start += 1;
-                }
-                let mut stop = start;
-                while stop < end && at(stop) <= hi {
-                    stop += 1;
-                }
-                end = stop;
-            } else {
-                start = partition_point(start, end, |i| at(i) < lo);
-                end = partition_point(start, end, |i| at(i) <= hi);
-            }
+            // Within a bucket the words, whose top bits are the hash's low bits, are sorted.
+            let first_bucket_end = self.dir(b0 + 1).clamp(start, end);
+            start = seek(start, first_bucket_end, |i| at(i) < lo);
+            let last_bucket_start = self.dir(b1).clamp(start, end);
+            end = seek(last_bucket_start, end, |i| at(i) <= hi);
         }
         Postings {
             index: self,
@@ -345,7 +320,17 @@ impl<D: AsRef<[u8]>> Index<D> {
 /// Buckets up to this many postings are scanned rather than bisected.
 const LINEAR_SCAN: u64 = 48;
 
-/// The first index in `lo..hi` where `below` turns false (`below` must be monotone).
+/// The first index in `lo..hi` where `below` turns false (`below` must be monotone): a forward
+/// scan in a typical bucket (two cache lines), a binary search in a larger one.
+fn seek(lo: u64, hi: u64, below: impl Fn(u64) -> bool) -> u64 {
+    if hi - lo <= LINEAR_SCAN {
+        (lo..hi).find(|&i| !below(i)).unwrap_or(hi)
+    } else {
+        partition_point(lo, hi, below)
+    }
+}
+
+/// Binary search for [`seek`].
 fn partition_point(mut lo: u64, mut hi: u64, below: impl Fn(u64) -> bool) -> u64 {
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
@@ -431,6 +416,27 @@ pub struct HashSpread {
 }
 
 impl HashSpread {
+    /// Counts one key's postings, given as their tracks (emptied).
+    fn add_key(&mut self, tracks: &mut Vec<u32>, common_cap: u64) {
+        if tracks.is_empty() {
+            return;
+        }
+        let n = tracks.len() as f64;
+        tracks.sort_unstable();
+        tracks.dedup();
+        let d = tracks.len() as f64;
+        self.hashes += 1;
+        self.postings += n;
+        self.postings_sq += n * n;
+        self.pairs += d;
+        self.pairs_sq += d * d;
+        if n > common_cap as f64 {
+            self.common_postings += n;
+            self.common_postings_sq += n * n;
+        }
+        tracks.clear();
+    }
+
     /// Postings in the hash of the average posting (itself included).
     pub fn postings_per_hash_seen(&self) -> f64 {
         self.postings_sq / self.postings.max(1.0)

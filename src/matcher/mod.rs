@@ -1,7 +1,9 @@
 //! Matching: query landmarks in, [`Match`]es — track, time ranges, speed, score — out.
 //!
-//! 1. **Lookup.** Each landmark's probe hashes ([`HashLayout::probes`]) are looked up; every
-//!    posting becomes a [`Hit`] `(query frame, reference frame)` for its track.
+//! 1. **Lookup.** Each landmark's probe triplets ([`HashLayout::probes`]) are looked up: a rare
+//!    triplet whole, a common one (more than [`QueryParams::fourth_peak_above`] postings) only
+//!    where its fourth peak is one the query offers ([`HashLayout::fourth_cells`]). Every posting
+//!    becomes a [`Hit`] `(query frame, reference frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
 //! 3. **Verification.** A window's line must gather `min_inliers` hits, and its count must be
@@ -15,7 +17,7 @@ pub mod line;
 
 use crate::config::QueryParams;
 use crate::fingerprint::{Detail, Hash, HashLayout, Landmark};
-use crate::index::{Index, TrackId};
+use crate::index::{Index, Postings, TrackId};
 pub use line::{Hit, Line};
 
 /// Matches less certain than this are not reported.
@@ -28,12 +30,15 @@ const PITCH_TOLERANCE: i16 = 2;
 /// ...and on the time scale within this many span units (1.5 % each).
 const SPAN_TOLERANCE: f64 = 4.0;
 
-/// One hash to look up for one query landmark.
+/// One triplet key to look up for one query landmark.
 #[derive(Debug, Clone, Copy)]
 struct Probe {
+    /// The triplet key, fourth-peak cell 0.
     hash: Hash,
     frame: u32,
     detail: Detail,
+    /// The probe's landmark in `Matcher::landmarks`.
+    landmark: u32,
 }
 
 /// A catalogue track heard in a query item.
@@ -72,6 +77,10 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     probes: Vec<Hash>,
     /// Probes waiting for [`Self::lookup`].
     pending: Vec<Probe>,
+    /// The pending probes' landmarks, for the fourth peaks of common triplets.
+    landmarks: Vec<Landmark>,
+    /// One landmark's fourth-peak cells (kept to reuse the allocation).
+    fourth_cells: Vec<u32>,
     /// Hits with their track, unordered until `finish` sorts them.
     hits: Vec<(u32, Hit)>,
     /// Largest pitch and span differences a hit may show and still fit a shift and time scale
@@ -80,8 +89,10 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     max_span: i16,
     /// The speeds a window's line search tries (they depend on the query settings only).
     speeds: Vec<f64>,
-    /// Hashes with more postings than this are skipped as common.
+    /// Triplets with more postings than this are skipped as common.
     common_cap: u64,
+    /// Triplets with more postings than this are read only at the query's fourth peaks.
+    narrow_above: u64,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -96,6 +107,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             .abs()
             .ceil() as i16
             + SPAN_TOLERANCE as i16;
+        let narrow_above = if layout.fourth_bits() > 0 {
+            query.fourth_peak_above
+        } else {
+            u64::MAX
+        };
         Matcher {
             layout,
             frame_seconds: params.frame_seconds(),
@@ -103,10 +119,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             query,
             probes: Vec::new(),
             pending: Vec::new(),
+            landmarks: Vec::new(),
+            fourth_cells: Vec::new(),
             hits: Vec::new(),
             max_pitch,
             max_span,
             common_cap: query.max_postings_per_hash(index.postings()),
+            narrow_above,
             speeds: line::speeds(
                 f64::from(query.max_tempo_change),
                 f64::from(window_frames(&query, params.frame_seconds())) / 2.0,
@@ -121,10 +140,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             self.probes.clear();
             self.layout.probes(&m, &self.query, &mut self.probes);
             let detail = self.layout.detail(&m);
+            let landmark = self.landmarks.len() as u32;
+            self.landmarks.push(m);
             self.pending.extend(self.probes.iter().map(|&hash| Probe {
                 hash,
                 frame: m.frame,
                 detail,
+                landmark,
             }));
             if self.pending.len() >= self.query.probe_batch as usize {
                 self.lookup();
@@ -136,41 +158,67 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     /// [`QueryParams::probe_batch`]), so that a batch reads the index front to back, and keeps
     /// the hits that some allowed pitch shift and time scale could explain.
     fn lookup(&mut self) {
-        let tracks = self.index.tracks();
+        let index = self.index;
         let mut pending = std::mem::take(&mut self.pending);
         if self.query.probe_batch > 1 {
             pending.sort_unstable_by_key(|p| p.hash.0);
         }
         for p in &pending {
-            self.index.prefetch(p.hash);
+            index.prefetch(p.hash);
         }
         for same in pending.chunk_by(|a, b| a.hash == b.hash) {
-            let postings = self.index.lookup(same[0].hash);
-            if postings.remaining() > self.common_cap {
+            let (first, last) = self.layout.triplet_range(same[0].hash);
+            let whole = index.lookup_range(first, last);
+            // The most common triplets are skipped, fourth peak or not: reading even a
+            // fraction of them dominated the slowest queries and found nothing more.
+            if whole.remaining() > self.common_cap {
                 continue;
             }
-            for p in postings {
-                if p.track.0 >= tracks {
-                    continue;
-                }
-                for probe in same {
-                    let (pitch, span) = probe.detail.since(p.detail);
-                    if pitch.abs() <= self.max_pitch && span.abs() <= self.max_span {
-                        self.hits.push((
-                            p.track.0,
-                            Hit {
-                                q: probe.frame,
-                                r: p.frame,
-                                pitch,
-                                span,
-                            },
-                        ));
-                    }
+            if whole.remaining() <= self.narrow_above {
+                self.collect(whole, same);
+                continue;
+            }
+            // A common triplet: only the fourth peaks each probe's landmark offers (worked out
+            // here, as most triplets of a small catalogue are rare).
+            let mut cells = std::mem::take(&mut self.fourth_cells);
+            for probe in same {
+                cells.clear();
+                let m = &self.landmarks[probe.landmark as usize];
+                self.layout.fourth_cells(m, &self.query, &mut cells);
+                for &cell in &cells {
+                    let postings = index.lookup(Hash(first.0 | cell));
+                    self.collect(postings, std::slice::from_ref(probe));
                 }
             }
+            self.fourth_cells = cells;
         }
         pending.clear();
         self.pending = pending;
+        self.landmarks.clear();
+    }
+
+    /// Turns postings into hits for each probe they could answer.
+    fn collect(&mut self, postings: Postings<'_, D>, probes: &[Probe]) {
+        let tracks = self.index.tracks();
+        for p in postings {
+            if p.track.0 >= tracks {
+                continue;
+            }
+            for probe in probes {
+                let (pitch, span) = probe.detail.since(p.detail);
+                if pitch.abs() <= self.max_pitch && span.abs() <= self.max_span {
+                    self.hits.push((
+                        p.track.0,
+                        Hit {
+                            q: probe.frame,
+                            r: p.frame,
+                            pitch,
+                            span,
+                        },
+                    ));
+                }
+            }
+        }
     }
 
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.

@@ -428,7 +428,7 @@ mod tests {
     /// cleaned up under the scan): it gets an error record, like any unreadable item.
     #[test]
     fn a_file_that_vanished_after_listing_gets_an_error_record() {
-        let index = Index::open(std::path::Path::new("testdata/index-v2.earmark")).unwrap();
+        let index = Index::open(std::path::Path::new("testdata/index-v3.earmark")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone.mp3");
         std::fs::write(&gone, b"soon gone").unwrap();
@@ -445,6 +445,54 @@ mod tests {
             "{error}"
         );
         assert!(outcome.found.is_empty());
+    }
+
+    /// An index of triplet hashes alone (`fourth_peak: false`, format 2's hashes) is still
+    /// read and matched: every triplet whole, none narrowed.
+    #[test]
+    fn an_index_without_fourth_peaks_still_identifies() {
+        use crate::fingerprint::{Density, Fingerprinter, HashLayout};
+        use crate::index::{IndexBuilder, TrackEntry};
+        let params = crate::config::FingerprintParams {
+            fourth_peak: false,
+            ..Default::default()
+        };
+        let limits = Limits::default();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("triplets.earmark");
+        let mut builder = IndexBuilder::new(params, 1 << 30, dir.path().join("runs")).unwrap();
+        for track in ["wesnoth/battle.ogg", "ufoai/basrah.mp3"] {
+            let file = std::path::Path::new("testdata/catalogue").join(track);
+            let bytes = std::fs::read(&file).unwrap();
+            let ext = file.extension().and_then(|e| e.to_str());
+            let (samples, _) =
+                audio::decode_to_vec(&bytes, ext, params.sample_rate, &limits).unwrap();
+            let mut fp = Fingerprinter::new(&params, Density::index(&params));
+            fp.push(&samples);
+            let (landmarks, frames) = fp.finish();
+            let layout = HashLayout::new(&params);
+            assert_eq!(layout.total_bits(), 25);
+            let keyed: Vec<_> = landmarks.iter().map(|m| layout.keyed(m)).collect();
+            let entry = TrackEntry {
+                id: track.into(),
+                external_id: String::new(),
+                frames: frames as u32,
+            };
+            builder.add_track(entry, &keyed).unwrap();
+        }
+        builder.finish(&path).unwrap();
+        let index = Index::open(&path).unwrap();
+        let clip = std::fs::read("testdata/dump/clip-mp3.mp3").unwrap();
+        let (found, _) = identify(
+            &index,
+            Box::new(std::io::Cursor::new(clip)),
+            Some("mp3"),
+            &QueryParams::default(),
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].track, "wesnoth/battle.ogg");
     }
 
     #[test]

@@ -83,11 +83,24 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
 }
 
 #[test]
-fn the_committed_version_2_index_still_opens_verifies_and_matches() {
-    // testdata/index-v2.earmark was written by format version 2. If this fails after a change
+fn an_index_of_an_older_format_is_refused_by_name() {
+    // Version 2 hashed triplets alone; version 3 adds the fourth peak. Misreading an old index
+    // would find nothing, silently: it must be refused with the versions named.
+    let out = run(&["verify", testdata("index-v2.earmark").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("index format version 2 is not supported") && err.contains("reads version 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_committed_version_3_index_still_opens_verifies_and_matches() {
+    // testdata/index-v3.earmark was written by format version 3. If this fails after a change
     // to the layout or to how hashes are derived, bump index::format::VERSION (and keep this
     // fixture, now expected to be refused).
-    let fixture = testdata("index-v2.earmark");
+    let fixture = testdata("index-v3.earmark");
     let f = fixture.to_str().unwrap();
     assert!(run(&["verify", f]).status.success());
     let out = run(&[
@@ -135,11 +148,18 @@ fn info_measures_how_evenly_hashes_spread() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no number after {marker:?} in {line}"))
     };
-    // Real music repeats hashes: more sharing than uniform hashes, fewer usable bits than 25.
+    // Real music repeats hashes: more sharing than uniform hashes, fewer usable bits than 31.
     let hashes = line("hashes");
     assert!(number_after(&hashes, "with ") > 1.0, "{hashes}");
     let spread = line("spread");
     let bits = number_after(&spread, "2^");
-    assert!(bits > 8.0 && bits < 25.0, "{spread}");
+    assert!(bits > 8.0 && bits < 31.0, "{spread}");
+    // The fourth peak tells apart postings that share a triplet.
+    let triplets = line("triplets");
+    let triplet_bits = number_after(&triplets, "2^");
+    assert!(
+        triplet_bits > 8.0 && triplet_bits < bits,
+        "{triplets} / {spread}"
+    );
     assert!(line("common").contains("skipped by queries"));
 }
