@@ -221,6 +221,11 @@ their third match in a row. Now the weather: cloudy with some rain later in the 
 
 cargo build --release -q
 earmark=$PWD/target/release/earmark
+# An index of an older format (or parameters) is refused by this build: rebuild it.
+if [ -f "$out/catalogue.earmark" ] && ! "$earmark" info "$out/catalogue.earmark" > /dev/null 2>&1; then
+  echo "rebuilding $out/catalogue.earmark: $("$earmark" info "$out/catalogue.earmark" 2>&1 | tail -1)"
+  rm -f "$out/catalogue.earmark"
+fi
 if [ ! -f "$out/catalogue.earmark" ]; then
   t0=$EPOCHREALTIME
   "$earmark" index "$wesnoth" "$ufoai" "$nexuiz" -o "$out/catalogue.earmark"
