@@ -129,8 +129,15 @@ impl FingerprintParams {
         if !(2..=256).contains(&self.ratio_levels) || !(1..=256).contains(&self.span_levels) {
             return bad("ratio_levels must be 2..=256 and span_levels 1..=256");
         }
-        if crate::fingerprint::hash::HashLayout::new(self).total_bits() > 32 {
+        let layout = crate::fingerprint::hash::HashLayout::new(self);
+        if layout.total_bits() > 32 {
             return bad("the hash quantisation needs more than 32 bits");
+        }
+        if layout.no_fourth() > 63 {
+            return bad(
+                "fourth_peak allows at most 63 interval cells (2 zone_semitones / \
+                 interval_step_semitones + 1)",
+            );
         }
         Ok(())
     }
@@ -383,6 +390,26 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         FingerprintParams::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_fourth_peak_needs_its_cells_to_fit_a_set_of_64() {
+        // Quarter-semitone intervals over ±12 semitones make 97 cells (coarse time cells keep
+        // the hash within 32 bits).
+        let fine = FingerprintParams {
+            interval_step_semitones: 0.25,
+            ratio_levels: 2,
+            span_levels: 1,
+            ..FingerprintParams::default()
+        };
+        let err = fine.validate().unwrap_err().to_string();
+        assert!(err.contains("fourth_peak"), "{err}");
+        FingerprintParams {
+            fourth_peak: false,
+            ..fine
+        }
+        .validate()
+        .unwrap();
     }
 
     #[test]

@@ -142,7 +142,8 @@ impl HashLayout {
         self.fourth.map_or(0, |a| a.bits)
     }
 
-    /// The fourth-peak cell of a triplet whose zone holds no peak after C.
+    /// The fourth-peak cell of a triplet whose zone holds no peak after C (at most 63:
+    /// [`FingerprintParams::validate`] sees to it, so a set of cells fits a `u64`).
     pub fn no_fourth(&self) -> u32 {
         self.fourth.map_or(0, |a| a.cells - 1)
     }
@@ -230,33 +231,27 @@ impl HashLayout {
         Hash(triplet.0 | fourth)
     }
 
-    /// The fourth-peak cells a query reads of a common triplet (appended to `out`, sorted and
-    /// without repeats): each candidate's cell, its neighbour when the candidate lies near the
-    /// edge, and "none" when the query's zone ran out of candidates (so the index's may have
-    /// too). Empty for an index without fourth peaks.
-    pub fn fourth_cells(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<u32>) {
+    /// The fourth-peak cells a query reads of a common triplet, as a set (bit `c` for cell
+    /// `c`): each candidate's cell, its neighbour when the candidate lies near the edge, and
+    /// "none" when the query's zone ran out of candidates (so the index's may have too). Empty
+    /// for an index without fourth peaks.
+    pub fn fourth_cells(&self, m: &Landmark, q: &QueryParams) -> u64 {
         let Some(axis) = self.fourth else {
-            return;
+            return 0;
         };
-        let start = out.len();
         let margin = q.probe_margin.clamp(0.0, 0.5);
         let real = self.no_fourth() - 1;
+        let mut cells = 0u64;
         for &d in m.fourths() {
             let x = self.fourth_coordinate(d);
-            out.extend(axis.range(x - margin, x + margin).map(|c| c.min(real)));
-        }
-        if m.fourths().len() < q.fourth_peak_candidates as usize {
-            out.push(self.no_fourth());
-        }
-        out[start..].sort_unstable();
-        let mut kept = start;
-        for i in start..out.len() {
-            if kept == start || out[i] != out[kept - 1] {
-                out[kept] = out[i];
-                kept += 1;
+            for c in axis.range(x - margin, x + margin) {
+                cells |= 1 << c.min(real);
             }
         }
-        out.truncate(kept);
+        if m.fourths().len() < q.fourth_peak_candidates as usize {
+            cells |= 1 << self.no_fourth();
+        }
+        cells
     }
 
     /// Every triplet key a query looks up for a landmark, as hashes with fourth-peak cell 0
@@ -360,17 +355,13 @@ mod tests {
             fourth_count: 3,
             ..stored
         };
-        let mut cells = vec![99];
-        layout.fourth_cells(&query, &q, &mut cells);
-        assert_eq!(cells[0], 99, "appends");
+        let cells = layout.fourth_cells(&query, &q);
         let stored_cell = layout.hash(&stored).0 - layout.triplet_range(layout.hash(&stored)).0.0;
-        assert!(cells[1..].contains(&stored_cell));
+        assert!(cells & 1 << stored_cell != 0);
+        // Three candidates, each in its cell and perhaps its neighbour's.
+        assert!((3..=6).contains(&cells.count_ones()), "{cells:#b}");
         assert!(
-            cells[1..].windows(2).all(|w| w[0] < w[1]),
-            "sorted, no repeats"
-        );
-        assert!(
-            !cells[1..].contains(&layout.no_fourth()),
+            cells & 1 << layout.no_fourth() == 0,
             "three candidates: no 'none'"
         );
         // A zone that ran out of peaks may also have run out in the index.
@@ -378,9 +369,7 @@ mod tests {
             fourth_count: 1,
             ..query
         };
-        cells.clear();
-        layout.fourth_cells(&short, &q, &mut cells);
-        assert!(cells.contains(&layout.no_fourth()));
+        assert!(layout.fourth_cells(&short, &q) & 1 << layout.no_fourth() != 0);
     }
 
     #[test]
