@@ -49,8 +49,15 @@ fn exercise(index: &Index<&[u8]>) {
     } else {
         (1 << bits) - 1
     };
-    for h in [0u32, 1, 0x1FF_FFFF, 0xFFFF_FFFF, 0x0123_4567] {
+    let probes = [0u32, 1, 0x1FF_FFFF, 0xFFFF_FFFF, 0x0123_4567];
+    for h in probes {
         let _ = index.lookup(Hash(h & mask)).take(4096).count();
+    }
+    // Ranges: one triplet's fourth peaks, ranges across buckets, and reversed ones.
+    for (a, b) in probes.iter().zip(probes.iter().rev()) {
+        let (a, b) = (Hash(a & mask), Hash(b & mask));
+        let _ = index.lookup_range(a, b).take(4096).count();
+        let _ = index.lookup_range(Hash(a.0 & !63), Hash((a.0 | 63) & mask)).take(4096).count();
     }
     let _ = index.all_postings().take(1 << 16).count();
     if *index.params() == FingerprintParams::default() {

@@ -127,6 +127,10 @@ mod tests {
                     got.sort_unstable();
                     n.sort_unstable();
                     assert_eq!(got, n, "{lo:#x}..={hi:#x}");
+                    // A reversed range is empty.
+                    if lo < hi {
+                        assert_eq!(index.lookup_range(Hash(hi), Hash(lo)).count(), 0);
+                    }
                 }
             }
             assert!(
