@@ -57,7 +57,10 @@ fn exercise(index: &Index<&[u8]>) {
     for (a, b) in probes.iter().zip(probes.iter().rev()) {
         let (a, b) = (Hash(a & mask), Hash(b & mask));
         let _ = index.lookup_range(a, b).take(4096).count();
-        let _ = index.lookup_range(Hash(a.0 & !63), Hash((a.0 | 63) & mask)).take(4096).count();
+        let _ = index
+            .lookup_range(Hash(a.0 & !63), Hash((a.0 | 63) & mask))
+            .take(4096)
+            .count();
     }
     let _ = index.all_postings().take(1 << 16).count();
     if *index.params() == FingerprintParams::default() {
