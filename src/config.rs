@@ -270,8 +270,9 @@ pub struct QueryParams {
     pub common_hash_share: f64,
     /// In an index whose hashes carry a fourth peak ([`FingerprintParams::fourth_peak`]): a
     /// triplet with more postings than this is read only where the fourth peak agrees with one
-    /// of the query's. This bounds what any one probe costs however large the catalogue grows;
-    /// below it, a triplet is read whole and the fourth peak need not have survived.
+    /// of the query's. A probe of a common triplet then costs a few fourth-peak cells' postings
+    /// rather than all of them, however large the catalogue grows; below it, a triplet is read
+    /// whole and the fourth peak need not have survived.
     pub fourth_peak_above: u64,
     /// The query's candidates for the index's fourth peak: the first this many zone peaks after
     /// C (the query is denser than the index, so the index's fourth peak may come second or

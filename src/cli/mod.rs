@@ -170,8 +170,8 @@ pub struct MatchArgs {
     #[arg(long, default_value_t = QueryParams::default().probe_margin)]
     pub probe_margin: f32,
     /// In an index with fourth-peak hashes: a triplet holding more postings than this is read
-    /// only where its fourth peak agrees with the query's (bounds each probe's cost; larger
-    /// finds a little more in large catalogues, and costs more).
+    /// only where its fourth peak agrees with the query's (larger finds a little more in large
+    /// catalogues and costs more; 0 reads every triplet that way).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
     pub fourth_peak_above: u64,
     /// Zone peaks after C that the query offers as the index's fourth peak.

@@ -14,7 +14,8 @@
 //! every posting of one triplet lies in one contiguous range ([`HashLayout::triplet_range`]), so
 //! a query can read a rare triplet whole and, of a common one, only the fourth peaks it names
 //! ([`HashLayout::fourth_cells`]). Real music's triplets carry about 19 usable bits of their
-//! 25 (ARCHITECTURE.md); the fourth peak is what keeps a probe's cost bounded at 10^10 postings.
+//! 25 (ARCHITECTURE.md), so in a large catalogue most probes meet common triplets, and the
+//! fourth peak is what narrows them.
 //!
 //! The index stores one hash per landmark ([`HashLayout::hash`]); a query looks up a small set
 //! of triplet keys ([`HashLayout::probes`]): the cells that jitter near a cell edge could have
