@@ -188,9 +188,10 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(2048);
     let params = FingerprintParams::default();
-    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above]" changes
-    // the query density (and how common a triplet must be before only its fourth peaks are
-    // read); several settings separated by ';' are timed on one build, a row each.
+    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above[,fourth
+    // peak candidates]]" changes the query density (and how common a triplet must be before
+    // only its fourth peaks are read, and how many the query offers); several settings
+    // separated by ';' are timed on one build, a row each.
     let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_QUERY") {
         Ok(list) => list
             .split(';')
@@ -203,6 +204,9 @@ fn main() {
                     fourth_peak_above: v
                         .get(3)
                         .map_or(QueryParams::default().fourth_peak_above, |&a| a as u64),
+                    fourth_peak_candidates: v
+                        .get(4)
+                        .map_or(QueryParams::default().fourth_peak_candidates, |&c| c as u32),
                     ..QueryParams::default()
                 };
                 (spec.trim().to_string(), q)
