@@ -186,16 +186,18 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 let m = &self.landmarks[probe.landmark as usize];
                 self.layout.fourth_cells(m, &self.query)
             }));
-            // A search per cell: sweeping the whole triplet instead and keeping the offered
-            // cells cost more at 10^8 postings (BENCHMARKS.md), the bucket being in cache
-            // after the first search.
-            for (probe, &offered) in same.iter().zip(&cells) {
-                let mut rest = offered;
-                while rest != 0 {
-                    let cell = rest.trailing_zeros();
-                    rest &= rest - 1;
-                    for p in index.lookup(Hash(first.0 | cell)) {
-                        self.hit(p, probe);
+            // A search per cell (sweeping the whole triplet instead and keeping the offered
+            // cells cost more at 10^8 postings, BENCHMARKS.md: the bucket is in cache after the
+            // first search), each cell once for every probe of the triplet that offers it.
+            let mut rest = cells.iter().fold(0, |all, &offered| all | offered);
+            while rest != 0 {
+                let cell = rest.trailing_zeros();
+                rest &= rest - 1;
+                for p in index.lookup(Hash(first.0 | cell)) {
+                    for (probe, &offered) in same.iter().zip(&cells) {
+                        if offered & 1 << cell != 0 {
+                            self.hit(p, probe);
+                        }
                     }
                 }
             }
