@@ -396,9 +396,10 @@ fn prefetch_read(byte: &u8) {
     let _ = byte;
 }
 
-/// How evenly an index's postings spread over hash values ([`Index::hash_spread`]). A query
-/// meets, per probe, about as many chance postings as a posting shares its hash with, so this
-/// predicts query cost: uniform hashes would share with `postings / 2^hash_bits` others.
+/// How evenly an index's postings spread over keys, whole hashes or triplets
+/// ([`Index::hash_spread`]). A query meets, per key it reads, about as many chance postings as
+/// a posting shares its key with, so this predicts query cost: uniform keys would share with
+/// `postings / 2^hash_bits` others (`hash_bits` being the key's width).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HashSpread {
     pub hash_bits: u32,
