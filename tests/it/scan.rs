@@ -27,26 +27,25 @@ fn lines_for<'a>(
 
 #[test]
 fn finds_every_catalogue_clip_at_the_right_place_in_every_codec_and_container() {
-    finds_every_catalogue_clip(&[]);
+    finds_every_catalogue_clip(&scan_dump(&[]));
 }
 
 #[test]
 fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_nothing_else() {
     // What a catalogue of billions of postings does to almost every probe (each triplet holds
     // more than --fourth-peak-above postings there), done here to every probe.
-    let narrow = ["--fourth-peak-above", "0"];
+    let narrow = scan_dump(&["--fourth-peak-above", "0"]);
     finds_every_catalogue_clip(&narrow);
-    accuses_nothing(&narrow);
+    accuses_nothing(&narrow.1);
     // It does read less: hits whose fourth peak the query did not see are gone.
-    let score = |lines: Vec<serde_json::Value>| -> f64 {
+    let score = |lines: &[serde_json::Value]| -> f64 {
         lines.iter().filter_map(|l| l["score"].as_f64()).sum()
     };
-    let (whole, fourth) = (score(scan_dump(&[]).1), score(scan_dump(&narrow).1));
+    let (whole, fourth) = (score(&scan_dump(&[]).1), score(&narrow.1));
     assert!(fourth < 0.9 * whole, "{fourth} vs {whole}");
 }
 
-fn finds_every_catalogue_clip(extra: &[&str]) {
-    let (out, lines) = scan_dump(extra);
+fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_json::Value>)) {
     // Broken fixtures are in the dump, so the scan completes with errors.
     assert_eq!(
         out.status.code(),
@@ -60,7 +59,7 @@ fn finds_every_catalogue_clip(extra: &[&str]) {
         .filter(|t| !t.track.is_empty() && t.track != "ERROR")
     {
         let item = dump_item(&t.item);
-        let found: Vec<_> = lines_for(&lines, &item, t.member.as_deref())
+        let found: Vec<_> = lines_for(lines, &item, t.member.as_deref())
             .into_iter()
             .filter(|l| l["track"] == t.track.as_str())
             .collect();
@@ -109,14 +108,13 @@ fn finds_every_catalogue_clip(extra: &[&str]) {
 
 #[test]
 fn accuses_nothing_that_is_not_in_the_catalogue() {
-    accuses_nothing(&[]);
+    accuses_nothing(&scan_dump(&[]).1);
 }
 
-fn accuses_nothing(extra: &[&str]) {
-    let (_, lines) = scan_dump(extra);
+fn accuses_nothing(lines: &[serde_json::Value]) {
     for t in truth().iter().filter(|t| t.track.is_empty()) {
         let item = dump_item(&t.item);
-        let found = lines_for(&lines, &item, t.member.as_deref());
+        let found = lines_for(lines, &item, t.member.as_deref());
         assert!(
             found.is_empty(),
             "{} {:?} is not in the catalogue, yet: {found:?}",
@@ -125,7 +123,7 @@ fn accuses_nothing(extra: &[&str]) {
         );
     }
     // The medley's middle third is a song from outside the catalogue: nothing reported there.
-    for l in lines_for(&lines, &dump_item("medley.mp3"), None) {
+    for l in lines_for(lines, &dump_item("medley.mp3"), None) {
         let (s, e) = (
             l["item_start"].as_f64().unwrap(),
             l["item_end"].as_f64().unwrap(),
