@@ -194,7 +194,6 @@ impl<D: AsRef<[u8]>> Index<D> {
         std::str::from_utf8(&self.data.as_ref()[start as usize..end as usize]).ok()
     }
 
-    /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
     /// How evenly the postings spread over keys, read from every posting (a full pass over the
     /// index: `earmark info --hashes`). A key is a hash without its low `drop_bits` bits: 0 for
     /// the whole hash, the fourth peak's width for the triplet alone. Keys with more than
@@ -224,6 +223,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         (u64::from(id.0) < self.header.tracks).then(|| self.record(id).frames)
     }
 
+    /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).
     pub fn track(&self, id: TrackId) -> Option<Track<'_>> {
         if u64::from(id.0) >= self.header.tracks {
             return None;
