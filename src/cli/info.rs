@@ -60,7 +60,9 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
     }
     if args.hashes {
         let cap = crate::QueryParams::default().max_postings_per_hash(h.postings);
-        let s = index.hash_spread(0, cap);
+        // Queries read, and skip, whole triplets: the fourth peak only narrows common ones.
+        let fourth = HashLayout::new(&h.params).fourth_bits();
+        let [s, t] = index.hash_spreads([0, fourth], cap);
         let space = 2f64.powi(l.hash_bits as i32);
         println!(
             "hashes       {} of 2^{} values used; a posting shares its hash with {:.2} postings \
@@ -74,9 +76,6 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
             "spread       the (hash, track) pairs collide like 2^{:.1} equally likely hashes",
             s.effective_bits()
         );
-        // Queries read, and skip, whole triplets: the fourth peak only narrows common ones.
-        let fourth = HashLayout::new(&h.params).fourth_bits();
-        let t = index.hash_spread(fourth, cap);
         if fourth > 0 {
             println!(
                 "triplets     a posting shares its triplet with {:.2} postings; the (triplet, \

@@ -157,7 +157,7 @@ mod tests {
             .unwrap();
         b.finish(&path).unwrap();
         let index = Index::open(&path).unwrap();
-        let s = index.hash_spread(0, 2);
+        let [s, coarse] = index.hash_spreads([0, 1], 2);
         assert_eq!((s.hashes, s.postings, s.postings_sq), (4, 6.0, 12.0));
         assert_eq!((s.pairs, s.pairs_sq), (5.0, 7.0));
         assert_eq!(s.postings_per_hash_seen(), 2.0);
@@ -165,7 +165,6 @@ mod tests {
         // Only hash 1 has more than 2 postings: 9 of the 12.
         assert_eq!(s.common_cost_share(), 0.75);
         // Without their lowest bit, hashes 2 and 3 are one key (of one track).
-        let coarse = index.hash_spread(1, 2);
         assert_eq!(coarse.hash_bits, s.hash_bits - 1);
         assert_eq!((coarse.hashes, coarse.postings_sq), (3, 14.0));
         assert_eq!((coarse.pairs, coarse.pairs_sq), (4.0, 6.0));

@@ -194,27 +194,36 @@ impl<D: AsRef<[u8]>> Index<D> {
         std::str::from_utf8(&self.data.as_ref()[start as usize..end as usize]).ok()
     }
 
-    /// How evenly the postings spread over keys, read from every posting (a full pass over the
-    /// index: `earmark info --hashes`). A key is a hash without its low `drop_bits` bits: 0 for
-    /// the whole hash, the fourth peak's width for the triplet alone. Keys with more than
-    /// `common_cap` postings are counted apart, as the ones a query skips.
-    pub fn hash_spread(&self, drop_bits: u32, common_cap: u64) -> HashSpread {
-        let mut s = HashSpread {
-            hash_bits: self.layout().hash_bits.saturating_sub(drop_bits),
+    /// How evenly the postings spread over keys, for several kinds of key in one pass over
+    /// every posting (`earmark info --hashes`). A key is a hash without its low `drop_bits`
+    /// bits: 0 for the whole hash, the fourth peak's width for the triplet alone. Keys with more
+    /// than `common_cap` postings are counted apart, as the ones a query skips.
+    pub fn hash_spreads<const N: usize>(
+        &self,
+        drop_bits: [u32; N],
+        common_cap: u64,
+    ) -> [HashSpread; N] {
+        let mut spreads = drop_bits.map(|drop| HashSpread {
+            hash_bits: self.layout().hash_bits.saturating_sub(drop),
             ..HashSpread::default()
-        };
-        let (mut key, mut tracks) = (None, Vec::new());
+        });
+        let mut keys = [None; N];
+        let mut tracks: [Vec<u32>; N] = std::array::from_fn(|_| Vec::new());
         // Postings come in hash order, so one key's postings come together.
         for (hash, p) in self.all_postings() {
-            let k = hash.0.checked_shr(drop_bits).unwrap_or(0);
-            if key != Some(k) {
-                s.add_key(&mut tracks, common_cap);
-                key = Some(k);
+            for i in 0..N {
+                let k = hash.0.checked_shr(drop_bits[i]).unwrap_or(0);
+                if keys[i] != Some(k) {
+                    spreads[i].add_key(&mut tracks[i], common_cap);
+                    keys[i] = Some(k);
+                }
+                tracks[i].push(p.track.0);
             }
-            tracks.push(p.track.0);
         }
-        s.add_key(&mut tracks, common_cap);
-        s
+        for (s, t) in spreads.iter_mut().zip(&mut tracks) {
+            s.add_key(t, common_cap);
+        }
+        spreads
     }
 
     /// A track's length in frames, without reading its names (the matcher asks for every track
@@ -397,7 +406,7 @@ fn prefetch_read(byte: &u8) {
 }
 
 /// How evenly an index's postings spread over keys, whole hashes or triplets
-/// ([`Index::hash_spread`]). A query meets, per key it reads, about as many chance postings as
+/// ([`Index::hash_spreads`]). A query meets, per key it reads, about as many chance postings as
 /// a posting shares its key with, so this predicts query cost: uniform keys would share with
 /// `postings / 2^hash_bits` others (`hash_bits` being the key's width).
 #[derive(Debug, Clone, Default, PartialEq)]
