@@ -11,6 +11,10 @@
 //! page cache (as when it is far larger than memory): probes in arrival order (the default),
 //! sorted and swept, and sorted with the kernel's read-ahead on.
 //! The five real catalogue tracks are added, so queries (the shipped dump's clips) find matches.
+//! `EARMARK_SCALE_KEEP=<dir>` keeps each index as `<dir>/scale-<postings>.earmark`, so that a
+//! real catalogue can be added to it (`earmark index --append`) and ground truth scored against
+//! it (`earmark eval`): recall and false answers among a large catalogue's chance postings.
+//! `EARMARK_SCALE_REAL=0` leaves the five shipped tracks out (that catalogue holds them whole).
 //!
 //! Uniform features make every hash equally likely, which real music does not: with
 //! `EARMARK_SCALE_SOURCE=<an index of real music>` the synthetic postings instead draw their
@@ -219,7 +223,11 @@ fn main() {
         .ok()
         .filter(|p| !p.is_empty())
         .map(|p| empirical_keys(Path::new(&p)));
-    let real = real_tracks(&params);
+    let real = if std::env::var("EARMARK_SCALE_REAL").is_ok_and(|v| v == "0") {
+        Vec::new()
+    } else {
+        real_tracks(&params)
+    };
     let clip_sets: Vec<_> = specs.iter().map(|(_, q)| queries(&params, q)).collect();
     let warm_rounds: usize = std::env::var("EARMARK_SCALE_ROUNDS")
         .ok()
@@ -240,7 +248,10 @@ fn main() {
                 .unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
         )
         .unwrap();
-        let path = dir.path().join("scale.earmark");
+        let path = match std::env::var("EARMARK_SCALE_KEEP") {
+            Ok(keep) => Path::new(&keep).join(format!("scale-{n}.earmark")),
+            Err(_) => dir.path().join("scale.earmark"),
+        };
         reset_peak_rss();
         let started = Instant::now();
         let mut builder =
