@@ -242,26 +242,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let mut matches = Vec::new();
         let min = self.query.min_evidence();
         self.lookup();
-        let mut hits = std::mem::take(&mut self.hits);
-        // Most tracks of a large index get a few chance hits: count first, and sort only the
-        // hits of tracks that have enough to matter.
-        let mut per_track = vec![0u32; self.index.tracks() as usize];
-        for &(track, _) in &hits {
-            per_track[track as usize] += 1;
-        }
-        hits.retain(|&(track, _)| per_track[track as usize] as usize >= min);
-        // Several probes and triplets of one anchor can hit the same posting: count it once.
-        hits.sort_unstable();
-        hits.dedup();
-        let mut track_hits = Vec::new();
-        for run in hits.chunk_by(|a, b| a.0 == b.0) {
-            if run.len() < min {
-                continue;
+        let hits = std::mem::take(&mut self.hits);
+        for_each_track(hits, self.index.tracks() as usize, min, |track, run| {
+            // No window can verify a line unless `min` hits agree on a pitch shift.
+            if densest_pitch(run).is_some_and(|(_, n)| n >= min) {
+                self.resolve_track(TrackId(track), run, &mut matches);
             }
-            track_hits.clear();
-            track_hits.extend(run.iter().map(|&(_, h)| h));
-            self.resolve_track(TrackId(run[0].0), &track_hits, &mut matches);
-        }
+        });
         suppress_shadows(&mut matches);
         matches.sort_by(|a, b| {
             a.item_start
@@ -653,9 +640,77 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
     kept
 }
 
+/// Calls `f` with each track's distinct hits, sorted, in track order, for the tracks with at
+/// least `min` of them. Most tracks of a large index get chance hits: grouping by track first
+/// (a counting sort) and then sorting each track's few costs a fraction of one sort of them all,
+/// which was a third of a query's time at 10^8 postings (BENCHMARKS.md). Tracks with too few
+/// hits are left out before the grouping.
+fn for_each_track(
+    hits: Vec<(u32, Hit)>,
+    tracks: usize,
+    min: usize,
+    mut f: impl FnMut(u32, &[Hit]),
+) {
+    let mut count = vec![0u32; tracks];
+    for &(track, _) in &hits {
+        count[track as usize] += 1;
+    }
+    // Where each kept track's next hit goes; after the scatter, where its hits end.
+    let mut next = vec![u32::MAX; tracks];
+    let mut kept = Vec::new();
+    let mut total = 0;
+    for (t, &n) in count.iter().enumerate() {
+        if n > 0 && n as usize >= min {
+            next[t] = total;
+            total += n;
+            kept.push(t as u32);
+        }
+    }
+    let mut grouped = vec![Hit::default(); total as usize];
+    for &(track, hit) in &hits {
+        let slot = &mut next[track as usize];
+        if *slot != u32::MAX {
+            grouped[*slot as usize] = hit;
+            *slot += 1;
+        }
+    }
+    drop(hits);
+    for t in kept {
+        let end = next[t as usize] as usize;
+        let run = &mut grouped[end - count[t as usize] as usize..end];
+        // Landmarks arrive in time order, so (unless probes were batched and sorted by hash)
+        // each track's hits already ascend in query frame and only each frame's few need
+        // sorting.
+        if run.is_sorted_by_key(|h| h.q) {
+            for frame in run.chunk_by_mut(|a, b| a.q == b.q) {
+                frame.sort_unstable();
+            }
+        } else {
+            run.sort_unstable();
+        }
+        // Several probes and triplets of one anchor can hit the same posting: count it once.
+        let run = dedup_sorted(run);
+        if run.len() >= min {
+            f(t, run);
+        }
+    }
+}
+
+/// The distinct values of a sorted slice, moved to its front.
+fn dedup_sorted(run: &mut [Hit]) -> &[Hit] {
+    let mut len = 0;
+    for i in 0..run.len() {
+        if len == 0 || run[i] != run[len - 1] {
+            run[len] = run[i];
+            len += 1;
+        }
+    }
+    &run[..len]
+}
+
 /// The hits sharing the most common pitch shift (within the tolerance), in their order.
 fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
-    let Some(pitch) = densest_pitch(hits) else {
+    let Some((pitch, _)) = densest_pitch(hits) else {
         return Vec::new();
     };
     hits.iter()
@@ -665,14 +720,22 @@ fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
 }
 
 /// The centre of the pitch interval of width 2·tolerance holding the most hits (the lowest such
-/// centre on ties). Pitch shifts are small integers (quarter semitones) spanning little more
-/// than the searched range: count them in an array over that span only.
-fn densest_pitch(hits: &[Hit]) -> Option<i32> {
+/// centre on ties), and how many it holds. Pitch shifts are small integers (quarter semitones)
+/// spanning little more than the searched range: count them in an array over that span only.
+fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
     let lo = i32::from(hits.iter().map(|h| h.pitch).min()?);
     let hi = i32::from(hits.iter().map(|h| h.pitch).max()?);
     let t = i32::from(PITCH_TOLERANCE);
-    // Centres run over lo-t ..= hi+t; counts are padded by t on both sides.
-    let mut counts = vec![0u32; (hi - lo + 1 + 4 * t) as usize];
+    // Centres run over lo-t ..= hi+t; counts are padded by t on both sides. The searched
+    // pitch range keeps them few: on the stack unless a caller allows unusual shifts.
+    let len = (hi - lo + 1 + 4 * t) as usize;
+    let (mut stack, mut heap) = ([0u32; 64], Vec::new());
+    let counts: &mut [u32] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
     for h in hits {
         counts[(i32::from(h.pitch) - lo + 2 * t) as usize] += 1;
     }
@@ -686,7 +749,7 @@ fn densest_pitch(hits: &[Hit]) -> Option<i32> {
         }
     }
     // Window `start` covers counts[start ..start+width]: centre index start+t, pitch lo-2t+that.
-    Some(best_at as i32 + t + lo - 2 * t)
+    Some((best_at as i32 + t + lo - 2 * t, best as usize))
 }
 
 /// Whether at least `min` hits have offsets `r - (q - centre)` within one interval of width
@@ -869,6 +932,48 @@ mod tests {
     }
 
     #[test]
+    fn hits_grouped_by_track_match_one_sort_of_them_all() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..200 {
+            let tracks = 1 + next(12) as usize;
+            let min = next(6) as usize;
+            // Few distinct values, so that duplicates are common.
+            let hits: Vec<(u32, Hit)> = (0..next(120))
+                .map(|_| {
+                    let hit = Hit {
+                        q: next(8) as u32,
+                        r: next(4) as u32,
+                        pitch: next(3) as i16 - 1,
+                        span: 0,
+                    };
+                    (next(tracks as u64) as u32, hit)
+                })
+                .collect();
+            // The reference: one sort, then runs of tracks with `min` hits before and after
+            // removing duplicates.
+            let mut sorted = hits.clone();
+            sorted.sort_unstable();
+            let mut expected = Vec::new();
+            for run in sorted.chunk_by(|a, b| a.0 == b.0) {
+                let mut distinct: Vec<Hit> = run.iter().map(|&(_, h)| h).collect();
+                distinct.dedup();
+                if run.len() >= min && distinct.len() >= min {
+                    expected.push((run[0].0, distinct));
+                }
+            }
+            let mut got = Vec::new();
+            for_each_track(hits, tracks, min, |t, run| got.push((t, run.to_vec())));
+            assert_eq!(got, expected, "round {round}");
+        }
+    }
+
+    #[test]
     fn densest_pitch_matches_a_brute_force_search() {
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut next = move |n: u64| {
@@ -893,7 +998,7 @@ mod tests {
             };
             // The lowest centre of the fullest window, over every centre that can hold a hit.
             let best = (-40..=40).max_by_key(|&c| (count(c), -c)).unwrap();
-            assert_eq!(densest_pitch(&hits), Some(best), "{hits:?}");
+            assert_eq!(densest_pitch(&hits), Some((best, count(best))), "{hits:?}");
         }
         assert_eq!(densest_pitch(&[]), None);
     }
