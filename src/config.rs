@@ -43,11 +43,61 @@ pub struct FingerprintParams {
     pub ratio_levels: u32,
     /// Hash quantisation: number of log-spaced levels of the triplet's time span.
     pub span_levels: u32,
-    /// Extends each hash by the interval of the triplet's fourth peak (the first zone peak
-    /// after C), in `interval_step_semitones` cells. A query reads a whole triplet's postings
-    /// while they are few and only those whose fourth peak agrees once they are many, so a
-    /// common triplet costs a fraction of its postings (ARCHITECTURE.md, "Common triplets").
-    pub fourth_peak: bool,
+    /// Which zone peak after C extends each hash by its interval, in `interval_step_semitones`
+    /// cells. A query reads a whole triplet's postings while they are few and only those whose
+    /// fourth peak agrees once they are many, so a common triplet costs a fraction of its
+    /// postings (ARCHITECTURE.md, "Common triplets").
+    pub fourth_peak: FourthPeak,
+}
+
+/// The rule that picks a triplet's fourth peak among the zone peaks after C. The query applies
+/// the index's rule to offer its candidates, so an index keeps the rule it was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FourthPeak {
+    /// No fourth peak: the hash is the triplet key alone (format 2's hashes).
+    Off,
+    /// The first zone peak after C in time (format-3 indexes written before the strongest
+    /// became the default).
+    First,
+    /// The strongest zone peak after C. Strong peaks survive degradation best, and a denser
+    /// query's extra peaks are its weaker ones, so the query's strongest candidates are the
+    /// index's more often than its first ones are: with every triplet read at its fourth peak,
+    /// 1, 2 and 3 candidates find 85.9, 88.0 and 88.6 % of the issue-3 corpus, against 82.2,
+    /// 86.0 and 88.3 % for the first peaks (BENCHMARKS.md).
+    Strongest,
+}
+
+impl FourthPeak {
+    /// The code stored in the index's parameter block.
+    pub fn code(self) -> u32 {
+        match self {
+            FourthPeak::Off => 0,
+            FourthPeak::First => 1,
+            FourthPeak::Strongest => 2,
+        }
+    }
+
+    /// Inverse of [`code`](Self::code); `None` for a rule this build does not know.
+    pub fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(FourthPeak::Off),
+            1 => Some(FourthPeak::First),
+            2 => Some(FourthPeak::Strongest),
+            _ => None,
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self != FourthPeak::Off
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FourthPeak::Off => "off",
+            FourthPeak::First => "first",
+            FourthPeak::Strongest => "strongest",
+        }
+    }
 }
 
 impl Default for FingerprintParams {
@@ -69,7 +119,7 @@ impl Default for FingerprintParams {
             interval_step_semitones: 0.5,
             ratio_levels: 16,
             span_levels: 16,
-            fourth_peak: true,
+            fourth_peak: FourthPeak::Strongest,
         }
     }
 }
@@ -162,7 +212,7 @@ impl FingerprintParams {
             self.interval_step_semitones.to_bits(),
             self.ratio_levels,
             self.span_levels,
-            u32::from(self.fourth_peak),
+            self.fourth_peak.code(),
         ];
         for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
             chunk.copy_from_slice(&v.to_le_bytes());
@@ -170,13 +220,14 @@ impl FingerprintParams {
         out
     }
 
-    /// Inverse of [`to_bytes`](Self::to_bytes).
-    pub fn from_bytes(bytes: &[u8; PARAMS_BYTES]) -> Self {
+    /// Inverse of [`to_bytes`](Self::to_bytes); `None` when the fourth-peak rule is unknown
+    /// to this build.
+    pub fn from_bytes(bytes: &[u8; PARAMS_BYTES]) -> Option<Self> {
         let mut f = [0u32; 17];
         for (v, chunk) in f.iter_mut().zip(bytes.chunks_exact(4)) {
             *v = u32::from_le_bytes(chunk.try_into().expect("4-byte chunk"));
         }
-        FingerprintParams {
+        Some(FingerprintParams {
             sample_rate: f[0],
             fft_size: f[1],
             hop: f[2],
@@ -193,8 +244,8 @@ impl FingerprintParams {
             interval_step_semitones: f32::from_bits(f[13]),
             ratio_levels: f[14],
             span_levels: f[15],
-            fourth_peak: f[16] != 0,
-        }
+            fourth_peak: FourthPeak::from_code(f[16])?,
+        })
     }
 
     /// Errors naming the first field that differs, so a query is never run against an index
@@ -241,7 +292,7 @@ impl FingerprintParams {
             ),
             ("ratio_levels", self.ratio_levels.to_string()),
             ("span_levels", self.span_levels.to_string()),
-            ("fourth_peak", self.fourth_peak.to_string()),
+            ("fourth_peak", self.fourth_peak.name().to_string()),
         ]
     }
 }
@@ -274,9 +325,9 @@ pub struct QueryParams {
     /// rather than all of them, however large the catalogue grows; below it, a triplet is read
     /// whole and the fourth peak need not have survived.
     pub fourth_peak_above: u64,
-    /// The query's candidates for the index's fourth peak: the first this many zone peaks after
-    /// C (the query is denser than the index, so the index's fourth peak may come second or
-    /// third).
+    /// The query's candidates for the index's fourth peak: the top this many zone peaks after C
+    /// by the index's [`FourthPeak`] rule (the query is denser than the index, and a
+    /// degradation adds and removes peaks, so the index's fourth peak may rank second or third).
     pub fourth_peak_candidates: u32,
     /// Length of the sliding window over which a match is verified, seconds.
     pub window_seconds: f32,
@@ -377,7 +428,13 @@ mod tests {
             min_freq_hz: 100.5,
             ..FingerprintParams::default()
         };
-        assert_eq!(FingerprintParams::from_bytes(&p.to_bytes()), p);
+        assert_eq!(FingerprintParams::from_bytes(&p.to_bytes()), Some(p));
+        for rule in [FourthPeak::Off, FourthPeak::First, FourthPeak::Strongest] {
+            assert_eq!(FourthPeak::from_code(rule.code()), Some(rule));
+        }
+        let mut unknown = p.to_bytes();
+        unknown[64] = 3;
+        assert_eq!(FingerprintParams::from_bytes(&unknown), None);
     }
 
     #[test]
@@ -406,7 +463,7 @@ mod tests {
         let err = fine.validate().unwrap_err().to_string();
         assert!(err.contains("fourth_peak"), "{err}");
         FingerprintParams {
-            fourth_peak: false,
+            fourth_peak: FourthPeak::Off,
             ..fine
         }
         .validate()

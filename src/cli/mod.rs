@@ -174,7 +174,8 @@ pub struct MatchArgs {
     /// catalogues and costs more; 0 reads every triplet that way).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
     pub fourth_peak_above: u64,
-    /// Zone peaks after C that the query offers as the index's fourth peak.
+    /// Zone peaks after C that the query offers as the index's fourth peak (the strongest, or the
+    /// first in an index built with that rule).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_candidates)]
     pub fourth_peak_candidates: u32,
 }

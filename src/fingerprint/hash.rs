@@ -10,7 +10,7 @@
 //!
 //! The triplet key is scrambled by a bijection (odd multiply, xor-shift) so the index's
 //! directory, which is addressed by the top bits, fills evenly. The fourth peak (the interval of
-//! the first zone peak after C, or [`HashLayout::no_fourth`] when the zone has none) is not:
+//! the strongest zone peak after C, or [`HashLayout::no_fourth`] when the zone has none) is not:
 //! every posting of one triplet lies in one contiguous range ([`HashLayout::triplet_range`]), so
 //! a query can read a rare triplet whole and, of a common one, only the fourth peaks it names
 //! ([`HashLayout::fourth_cells`]). Real music's triplets carry about 19 usable bits of their
@@ -120,7 +120,10 @@ impl HashLayout {
             interval: Axis::new(interval_cells),
             ratio: Axis::new(params.ratio_levels),
             span: Axis::new(params.span_levels),
-            fourth: params.fourth_peak.then(|| Axis::new(interval_cells + 1)),
+            fourth: params
+                .fourth_peak
+                .is_on()
+                .then(|| Axis::new(interval_cells + 1)),
             anchor_band: params.anchor_band_semitones,
             interval_step: params.interval_step_semitones,
             zone_semitones: params.zone_semitones,
@@ -211,8 +214,8 @@ impl HashLayout {
         -speed.ln() / f64::from(self.ln_zone) * 255.0
     }
 
-    /// The one hash the index stores for a landmark: its triplet key and its first fourth-peak
-    /// candidate.
+    /// The one hash the index stores for a landmark: its triplet key and its top-ranked
+    /// fourth-peak candidate.
     pub fn hash(&self, m: &Landmark) -> Hash {
         let [a, b, c, r, s] = self.coordinates(m);
         let triplet = self.pack([
@@ -335,7 +338,7 @@ mod tests {
         assert_eq!(layout.hash(&none).0 - range.0.0, layout.no_fourth());
         // Without fourth peaks the hash is the triplet key alone.
         let plain = HashLayout::new(&FingerprintParams {
-            fourth_peak: false,
+            fourth_peak: crate::config::FourthPeak::Off,
             ..FingerprintParams::default()
         });
         assert_eq!(plain.total_bits(), 25);

@@ -1,7 +1,8 @@
 //! [`Landmarker`]: groups peaks into triplets — an anchor and two later peaks of its target
 //! zone — and describes each by features that survive speed, tempo and pitch changes. Each
-//! triplet also names the zone peaks that follow C: the index keeps the first as the hash's
-//! fourth peak, a query offers the first few as candidates for it.
+//! triplet also names zone peaks that follow C, ranked by the index's [`FourthPeak`] rule
+//! (strongest first, or first in time): the index keeps the top one as the hash's fourth peak,
+//! a query offers the top few as candidates for it.
 //!
 //! A [`Landmark`] keeps its features continuous; [`super::hash`] quantises them. Keeping the
 //! two apart lets a query look up the neighbouring cells of a feature that lies near a cell
@@ -11,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::peaks::Peak;
-use crate::config::FingerprintParams;
+use crate::config::{FingerprintParams, FourthPeak};
 
 /// Most fourth-peak candidates a landmark carries.
 pub const MAX_FOURTH_CANDIDATES: u32 = 4;
@@ -31,8 +32,9 @@ pub struct Landmark {
     pub ratio: f32,
     /// `tC - tA` in frames (scales with tempo and speed).
     pub span: f32,
-    /// Frequencies minus the anchor's, semitones, of the first zone peaks after C in time
-    /// order (`fourths[..fourth_count]`): the candidates for the hash's fourth peak.
+    /// Frequencies minus the anchor's, semitones, of the top zone peaks after C by the
+    /// [`FourthPeak`] rule, best first (`fourths[..fourth_count]`): the candidates for the
+    /// hash's fourth peak.
     pub fourths: [f32; MAX_FOURTH_CANDIDATES as usize],
     pub fourth_count: u8,
 }
@@ -49,8 +51,9 @@ pub struct Landmarker {
     zone_frames: u32,
     zone_semitones: f32,
     fanout: usize,
-    /// Fourth-peak candidates to collect per triplet.
+    /// Fourth-peak candidates to collect per triplet, and how to rank them.
     fourths: usize,
+    rule: FourthPeak,
     bin_hz: f32,
     min_freq_hz: f32,
     /// Peaks whose target zone may still receive peaks, with their frequency in semitones.
@@ -67,6 +70,7 @@ impl Landmarker {
             zone_semitones: params.zone_semitones,
             fanout: fanout as usize,
             fourths: fourths.min(MAX_FOURTH_CANDIDATES) as usize,
+            rule: params.fourth_peak,
             bin_hz: params.bin_hz(),
             min_freq_hz: params.min_freq_hz,
             window: VecDeque::new(),
@@ -132,20 +136,46 @@ impl Landmarker {
                     fourths: [0.0; MAX_FOURTH_CANDIDATES as usize],
                     fourth_count: 0,
                 };
-                // Strictly later than C: peaks of one frame may come in either order.
-                for (d, sd) in self.window.range(j + 1..) {
-                    if usize::from(m.fourth_count) == self.fourths
-                        || d.frame > a.frame + self.zone_frames
-                    {
-                        break;
-                    }
-                    if d.frame > c.frame && self.in_zone(&a, sa, d, *sd) {
-                        m.fourths[usize::from(m.fourth_count)] = sd - sa;
-                        m.fourth_count += 1;
-                    }
-                }
+                self.rank_fourths(&a, sa, c.frame, j, &mut m);
                 out.push(m);
             }
+        }
+    }
+}
+
+impl Landmarker {
+    /// Fills `m.fourths` with the top zone peaks after C (window position `j`) by the rule.
+    fn rank_fourths(&self, a: &Peak, sa: f32, c_frame: u32, j: usize, m: &mut Landmark) {
+        if self.fourths == 0 {
+            return;
+        }
+        let mut power = [0f32; MAX_FOURTH_CANDIDATES as usize];
+        for (d, sd) in self.window.range(j + 1..) {
+            if d.frame > a.frame + self.zone_frames
+                || (self.rule == FourthPeak::First && usize::from(m.fourth_count) == self.fourths)
+            {
+                break;
+            }
+            // Strictly later than C: peaks of one frame may come in either order.
+            if d.frame <= c_frame || !self.in_zone(a, sa, d, *sd) {
+                continue;
+            }
+            let count = usize::from(m.fourth_count);
+            // Time order for `First`; for `Strongest` an insertion into the ranking, where a
+            // tie keeps the earlier peak ahead.
+            let at = match self.rule {
+                FourthPeak::Strongest => power[..count].partition_point(|&p| p >= d.power),
+                FourthPeak::First | FourthPeak::Off => count,
+            };
+            if at == self.fourths {
+                continue;
+            }
+            let end = (count + 1).min(self.fourths);
+            power.copy_within(at..end - 1, at + 1);
+            m.fourths.copy_within(at..end - 1, at + 1);
+            power[at] = d.power;
+            m.fourths[at] = sd - sa;
+            m.fourth_count = end as u8;
         }
     }
 }
@@ -166,7 +196,10 @@ mod tests {
 
     #[test]
     fn forms_triplets_from_the_first_peaks_of_the_zone() {
-        let p = FingerprintParams::default();
+        let p = FingerprintParams {
+            fourth_peak: FourthPeak::First,
+            ..FingerprintParams::default()
+        };
         let mut l = Landmarker::new(&p, 3, 1);
         let mut out = Vec::new();
         // 16 bins is 125 Hz at 7.8125 Hz per bin, so frequency 32 bins is 12 semitones up.
@@ -198,6 +231,56 @@ mod tests {
             out.iter().all(|m| m.frame != 200),
             "a lone peak makes no triplet"
         );
+    }
+
+    #[test]
+    fn the_strongest_peaks_after_c_rank_first_and_ties_keep_time_order() {
+        let params = FingerprintParams::default();
+        let loud = |frame: u32, bin: f32, power: f32| Peak {
+            power,
+            ..peak(frame, bin)
+        };
+        let peaks = [
+            loud(0, 16.0, 1.0),
+            loud(4, 20.0, 1.0),
+            loud(8, 24.0, 1.0),
+            // After C (frame 8): a weak peak, two equally strong ones, a middling one, and a
+            // strong one beyond the anchor's zone (48 frames), which does not count.
+            loud(12, 17.0, 0.5),
+            loud(16, 18.0, 3.0),
+            loud(20, 19.0, 3.0),
+            loud(24, 21.0, 2.0),
+            loud(60, 22.0, 9.0),
+        ];
+        let semis = |bin: f32| 12.0 * (bin / 16.0).log2();
+        let first_triplet = |rule: FourthPeak, fourths: u32| {
+            let p = FingerprintParams {
+                fourth_peak: rule,
+                ..params
+            };
+            let mut l = Landmarker::new(&p, 2, fourths);
+            let mut out = Vec::new();
+            for pk in peaks {
+                l.push(pk, &mut out);
+            }
+            l.finish(&mut out);
+            out.into_iter().find(|m| m.frame == 0).unwrap()
+        };
+        let strongest = first_triplet(FourthPeak::Strongest, 3);
+        let expected = [semis(18.0), semis(19.0), semis(21.0)];
+        assert_eq!(strongest.fourths().len(), 3);
+        for (got, want) in strongest.fourths().iter().zip(expected) {
+            assert!((got - want).abs() < 1e-4, "{strongest:?}");
+        }
+        // The index keeps one: the strongest, the earlier of a tie.
+        let kept = first_triplet(FourthPeak::Strongest, 1);
+        assert_eq!(kept.fourths().len(), 1);
+        assert!((kept.fourths()[0] - semis(18.0)).abs() < 1e-4);
+        // The older rule takes them in time order, the weak one first.
+        let first = first_triplet(FourthPeak::First, 2);
+        assert!((first.fourths()[0] - semis(17.0)).abs() < 1e-4);
+        assert!((first.fourths()[1] - semis(18.0)).abs() < 1e-4);
+        assert_eq!(first_triplet(FourthPeak::Off, 0).fourths().len(), 0);
     }
 
     #[test]

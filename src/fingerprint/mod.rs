@@ -34,7 +34,7 @@ impl Density {
         Density {
             peaks_per_second: params.peaks_per_second,
             fanout: params.fanout,
-            fourths: u32::from(params.fourth_peak),
+            fourths: u32::from(params.fourth_peak.is_on()),
         }
     }
 

@@ -272,7 +272,13 @@ impl Header {
             bytes[16..16 + PARAMS_BYTES]
                 .try_into()
                 .expect("params slice"),
-        );
+        )
+        .ok_or_else(|| {
+            corrupt(format!(
+                "fourth-peak rule {} is unknown to this earmark (written by a newer one?)",
+                u32_at(bytes, 16 + PARAMS_BYTES - 4)
+            ))
+        })?;
         let at = 16 + PARAMS_BYTES;
         let layout = PostingLayout {
             hash_bits: u32_at(bytes, at),

@@ -447,14 +447,14 @@ mod tests {
         assert!(outcome.found.is_empty());
     }
 
-    /// An index of triplet hashes alone (`fourth_peak: false`, format 2's hashes) is still
+    /// An index of triplet hashes alone (`FourthPeak::Off`, format 2's hashes) is still
     /// read and matched: every triplet whole, none narrowed.
     #[test]
     fn an_index_without_fourth_peaks_still_identifies() {
         use crate::fingerprint::{Density, Fingerprinter, HashLayout};
         use crate::index::{IndexBuilder, TrackEntry};
         let params = crate::config::FingerprintParams {
-            fourth_peak: false,
+            fourth_peak: crate::config::FourthPeak::Off,
             ..Default::default()
         };
         let limits = Limits::default();

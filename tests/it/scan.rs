@@ -37,12 +37,13 @@ fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_noth
     let narrow = scan_dump(&["--fourth-peak-above", "0"]);
     finds_every_catalogue_clip(&narrow);
     accuses_nothing(&narrow.1);
-    // It does read less: hits whose fourth peak the query did not see are gone.
+    // It does read less: hits whose fourth peak the query did not offer are gone (93 % of the
+    // score stays with the strongest peak as the fourth, under 90 % with the first).
     let score = |lines: &[serde_json::Value]| -> f64 {
         lines.iter().filter_map(|l| l["score"].as_f64()).sum()
     };
     let (whole, fourth) = (score(&scan_dump(&[]).1), score(&narrow.1));
-    assert!(fourth < 0.9 * whole, "{fourth} vs {whole}");
+    assert!(fourth < 0.97 * whole, "{fourth} vs {whole}");
 }
 
 fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_json::Value>)) {
