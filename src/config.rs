@@ -329,8 +329,18 @@ pub struct QueryParams {
     /// by the index's [`FourthPeak`] rule (the query is denser than the index, and a
     /// degradation adds and removes peaks, so the index's fourth peak may rank second or third).
     pub fourth_peak_candidates: u32,
-    /// Length of the sliding window over which a match is verified, seconds.
+    /// Length of the sliding window over which a match is verified, seconds (times
+    /// `key_sample`).
     pub window_seconds: f32,
+    /// Looks up one triplet key in this many (1: all), chosen by the key, so the index's copy of
+    /// a kept query landmark is always read and a match keeps one in `key_sample` of its
+    /// evidence, as chance lines do. The verification window grows by the same factor, so a
+    /// window's evidence, and the odds of a chance line, stay as they were: a recording is then
+    /// found as reliably as before once it lasts about `key_sample` times as long, at about
+    /// `1 / key_sample` of the matching cost. For dumps whose items hold catalogue recordings
+    /// for minutes (whole songs) in catalogues too large to match every key of every item
+    /// (ARCHITECTURE.md, "Sampled keys").
+    pub key_sample: u32,
     /// Matched landmarks (inliers on one time line) needed to report a match changed in one way:
     /// pitch-shifted, time-stretched, or sped up (pitch and tempo together). A match changed in
     /// two ways at once (pitch and tempo independently) needs twice as many.
@@ -360,6 +370,7 @@ impl Default for QueryParams {
             fourth_peak_above: 64,
             fourth_peak_candidates: 3,
             window_seconds: 12.0,
+            key_sample: 1,
             min_inliers: 10,
             min_inliers_unchanged: 8,
             inlier_tolerance_frames: 3.0,
@@ -381,6 +392,20 @@ impl QueryParams {
     /// pursued, whatever their transform.
     pub fn min_evidence(&self) -> usize {
         self.min_inliers.min(self.min_inliers_unchanged) as usize
+    }
+
+    /// Whether a query looks up this triplet key (a hash with fourth-peak cell 0) under
+    /// [`key_sample`](Self::key_sample). The key is mixed first: its low bits are structured.
+    pub fn samples_key(&self, triplet: u32) -> bool {
+        self.key_sample <= 1
+            || (u64::from(triplet).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
+                % u64::from(self.key_sample)
+                == 0
+    }
+
+    /// The verification window, seconds: `window_seconds` stretched by the key sample.
+    pub fn window(&self) -> f32 {
+        self.window_seconds * self.key_sample.max(1) as f32
     }
 }
 
@@ -443,6 +468,21 @@ mod tests {
         assert_eq!(q.max_postings_per_hash(1_000), COMMON_HASH_FLOOR);
         assert_eq!(q.max_postings_per_hash(100_000_000), 5_000);
         assert_eq!(q.max_postings_per_hash(10_000_000_000), 500_000);
+    }
+
+    #[test]
+    fn a_key_sample_keeps_its_share_of_triplet_keys_and_widens_the_window() {
+        let all = QueryParams::default();
+        let quarter = QueryParams {
+            key_sample: 4,
+            ..all
+        };
+        // Triplet keys as the hash stores them: 25 bits above a zero fourth-peak cell.
+        let keys = (0..100_000u32).map(|k| (k.wrapping_mul(0x01F3_5A7B) & 0x01FF_FFFF) << 6);
+        let kept = keys.clone().filter(|&k| quarter.samples_key(k)).count();
+        assert!((23_000..27_000).contains(&kept), "{kept}");
+        assert!(keys.into_iter().all(|k| all.samples_key(k)));
+        assert_eq!(quarter.window(), 4.0 * all.window());
     }
 
     #[test]

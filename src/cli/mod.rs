@@ -178,6 +178,11 @@ pub struct MatchArgs {
     /// first in an index built with that rule).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_candidates)]
     pub fourth_peak_candidates: u32,
+    /// Look up one triplet key in K (1: all). Matching costs about 1/K as much and the
+    /// verification window grows K-fold, so recordings lasting K times as long as before are
+    /// found as reliably: for dumps of whole songs against very large catalogues.
+    #[arg(long, value_name = "K", default_value_t = QueryParams::default().key_sample)]
+    pub key_sample: u32,
 }
 
 impl MatchArgs {
@@ -194,6 +199,7 @@ impl MatchArgs {
             fourth_peak_candidates: self
                 .fourth_peak_candidates
                 .clamp(1, crate::fingerprint::landmark::MAX_FOURTH_CANDIDATES),
+            key_sample: self.key_sample.max(1),
             ..QueryParams::default()
         }
     }

@@ -139,6 +139,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         for m in landmarks {
             self.probes.clear();
             self.layout.probes(&m, &self.query, &mut self.probes);
+            self.probes.retain(|h| self.query.samples_key(h.0));
             let detail = self.layout.detail(&m);
             let landmark = self.landmarks.len() as u32;
             self.landmarks.push(m);
@@ -576,7 +577,7 @@ fn suppress_shadows(matches: &mut Vec<Match>) {
 
 /// The verification window in frames.
 fn window_frames(q: &QueryParams, frame_seconds: f64) -> u32 {
-    (f64::from(q.window_seconds) / frame_seconds).max(16.0) as u32
+    (f64::from(q.window()) / frame_seconds).max(16.0) as u32
 }
 
 /// What the line search of one track needs, computed once per track.

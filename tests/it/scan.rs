@@ -46,6 +46,20 @@ fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_noth
     assert!(fourth < 0.97 * whole, "{fourth} vs {whole}");
 }
 
+#[test]
+fn looking_up_one_key_in_two_still_finds_every_clip_and_nothing_else() {
+    // --key-sample keeps one triplet key in K and widens the verification window K-fold: built
+    // for whole songs in huge catalogues, it still finds these 5-10 s clips at K = 2.
+    let sampled = scan_dump(&["--key-sample", "2"]);
+    finds_every_catalogue_clip(&sampled);
+    accuses_nothing(&sampled.1);
+    let score = |lines: &[serde_json::Value]| -> f64 {
+        lines.iter().filter_map(|l| l["score"].as_f64()).sum()
+    };
+    let (all, half) = (score(&scan_dump(&[]).1), score(&sampled.1));
+    assert!(half < 0.8 * all && half > 0.3 * all, "{half} vs {all}");
+}
+
 fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_json::Value>)) {
     // Broken fixtures are in the dump, so the scan completes with errors.
     assert_eq!(
