@@ -50,36 +50,116 @@ pub fn speeds(max_change: f64, half_span: f64, tolerance: f64) -> Vec<f64> {
     v
 }
 
-/// The line with the most hits within `tolerance`, over the given speeds.
+/// Speeds per group whose common upper bound is checked before any of them is swept.
+const SPEED_GROUP: usize = 8;
+
+/// The line with the most hits within `tolerance`, over the given speeds, if it has at least
+/// `min` (the earliest speed of `speeds` wins ties). The same answer as [`sweep_best_line`], with
+/// most speeds never swept: the speeds are taken in groups, and a group is swept only if an
+/// upper bound on its best count, one sweep at the group's middle speed with the tolerance
+/// widened by how far its speeds can move a hit, could beat the best line so far and reach
+/// `min`. A long window (`--key-sample`) searches hundreds of speeds, and most tracks are chance
+/// hits whose bound already falls short.
 pub fn best_line(
     hits: &[Hit],
     centre: f64,
     speeds: &[f64],
     tolerance: f64,
+    min: usize,
     scratch: &mut Vec<f64>,
 ) -> Option<Line> {
+    let reach = hits
+        .iter()
+        .map(|h| (f64::from(h.q) - centre).abs())
+        .fold(0.0, f64::max);
     let mut best: Option<Line> = None;
+    for group in speeds.chunks(SPEED_GROUP) {
+        // Speeds run outwards from 1 on both sides: bound each side's interval separately.
+        let need = best.map_or(min, |b| min.max(b.count + 1));
+        let bound = [false, true]
+            .into_iter()
+            .filter_map(|above| {
+                let (lo, hi) = group
+                    .iter()
+                    .filter(|&&s| (s >= 1.0) == above)
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+                (lo <= hi).then(|| {
+                    // A hit's offset moves by at most (hi - lo) / 2 · reach between the middle
+                    // speed and any speed of the side, so a pair by twice that.
+                    let widened = tolerance + 0.5 * (hi - lo) * reach + 1e-6;
+                    densest(hits, centre, 0.5 * (lo + hi), widened, scratch).0
+                })
+            })
+            .max()
+            .unwrap_or(0);
+        if bound < need {
+            continue;
+        }
+        for &speed in group {
+            sweep(hits, centre, speed, tolerance, scratch, &mut best);
+        }
+    }
+    best.filter(|b| b.count >= min)
+}
+
+/// [`best_line`] by sweeping every speed: its reference.
+pub fn sweep_best_line(
+    hits: &[Hit],
+    centre: f64,
+    speeds: &[f64],
+    tolerance: f64,
+    min: usize,
+    scratch: &mut Vec<f64>,
+) -> Option<Line> {
+    let mut best = None;
     for &speed in speeds {
-        scratch.clear();
-        scratch.extend(
-            hits.iter()
-                .map(|h| f64::from(h.r) - speed * (f64::from(h.q) - centre)),
-        );
-        scratch.sort_unstable_by(f64::total_cmp);
-        let mut lo = 0;
-        for hi in 0..scratch.len() {
-            while scratch[hi] - scratch[lo] > 2.0 * tolerance {
-                lo += 1;
-            }
-            let count = hi - lo + 1;
-            if best.is_none_or(|b| count > b.count) {
-                best = Some(Line {
-                    speed,
-                    offset: 0.5 * (scratch[lo] + scratch[hi]),
-                    centre,
-                    count,
-                });
-            }
+        sweep(hits, centre, speed, tolerance, scratch, &mut best);
+    }
+    best.filter(|b| b.count >= min)
+}
+
+/// Replaces `best` by the densest line at `speed` if it has more hits.
+fn sweep(
+    hits: &[Hit],
+    centre: f64,
+    speed: f64,
+    tolerance: f64,
+    scratch: &mut Vec<f64>,
+    best: &mut Option<Line>,
+) {
+    let (count, offset) = densest(hits, centre, speed, tolerance, scratch);
+    if count > 0 && best.is_none_or(|b| count > b.count) {
+        *best = Some(Line {
+            speed,
+            offset,
+            centre,
+            count,
+        });
+    }
+}
+
+/// The most hits whose offsets at `speed` lie within `2·tolerance` of each other, and the middle
+/// of the first such interval.
+fn densest(
+    hits: &[Hit],
+    centre: f64,
+    speed: f64,
+    tolerance: f64,
+    scratch: &mut Vec<f64>,
+) -> (usize, f64) {
+    scratch.clear();
+    scratch.extend(
+        hits.iter()
+            .map(|h| f64::from(h.r) - speed * (f64::from(h.q) - centre)),
+    );
+    scratch.sort_unstable_by(f64::total_cmp);
+    let (mut lo, mut best) = (0, (0, 0.0));
+    for hi in 0..scratch.len() {
+        while scratch[hi] - scratch[lo] > 2.0 * tolerance {
+            lo += 1;
+        }
+        if hi + 1 - lo > best.0 {
+            best = (hi + 1 - lo, 0.5 * (scratch[lo] + scratch[hi]));
         }
     }
     best
@@ -146,8 +226,30 @@ mod tests {
         ) {
             let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }).collect();
             let s = speeds(0.1, 250.0, tolerance);
-            let fast = best_line(&hits, 250.0, &s, tolerance, &mut Vec::new()).map_or(0, |l| l.count);
+            let fast = sweep_best_line(&hits, 250.0, &s, tolerance, 0, &mut Vec::new()).map_or(0, |l| l.count);
             prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
+        }
+
+        #[test]
+        fn pruned_search_equals_sweeping_every_speed(
+            line in proptest::collection::vec(0u32..3000, 0..60),
+            noise in proptest::collection::vec((0u32..3000, 0u32..9000), 0..200),
+            speed in 0.9f64..1.1,
+            min in 0usize..30,
+            half_span in 100f64..3000.0,
+        ) {
+            // A line at some speed among chance hits, over short and long windows.
+            let mut hits: Vec<Hit> = line
+                .iter()
+                .map(|&q| Hit { q, r: 2000 + (f64::from(q) * speed) as u32, ..Hit::default() })
+                .collect();
+            hits.extend(noise.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }));
+            let s = speeds(0.1, half_span, 3.0);
+            let centre = 1500.0;
+            prop_assert_eq!(
+                best_line(&hits, centre, &s, 3.0, min, &mut Vec::new()),
+                sweep_best_line(&hits, centre, &s, 3.0, min, &mut Vec::new())
+            );
         }
     }
 
@@ -166,7 +268,7 @@ mod tests {
             ..Hit::default()
         }));
         let s = speeds(0.1, 300.0, 3.0);
-        let line = best_line(&hits, 300.0, &s, 3.0, &mut Vec::new()).unwrap();
+        let line = best_line(&hits, 300.0, &s, 3.0, 10, &mut Vec::new()).unwrap();
         assert!(line.count >= 40);
         let inliers: Vec<Hit> = hits
             .iter()

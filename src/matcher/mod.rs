@@ -283,11 +283,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             centre,
             search.speeds,
             tolerance,
+            min,
             &mut search.scratch,
         )?;
-        if best.count < min {
-            return None;
-        }
         // Chance of the best of all searched lines gathering `count` of the window's hits at
         // random (all of them, also those an earlier line took: the conservative choice).
         let frames = f64::from(search.track_frames);
