@@ -141,9 +141,7 @@ impl Landmarker {
             }
         }
     }
-}
 
-impl Landmarker {
     /// Fills `m.fourths` with the top zone peaks after C (window position `j`) by the rule.
     fn rank_fourths(&self, a: &Peak, sa: f32, c_frame: u32, j: usize, m: &mut Landmark) {
         if self.fourths == 0 {

@@ -97,12 +97,16 @@ fn an_index_of_an_older_format_is_refused_by_name() {
 
 #[test]
 fn the_committed_version_3_index_still_opens_verifies_and_matches() {
-    // testdata/index-v3.earmark was written by format version 3. If this fails after a change
-    // to the layout or to how hashes are derived, bump index::format::VERSION (and keep this
-    // fixture, now expected to be refused).
+    // testdata/index-v3.earmark was written by format version 3, with the first zone peak
+    // after C as the fourth peak (today's builds keep the strongest), so queries must rank
+    // their candidates by the index's rule. If this fails after a change to the layout or to
+    // how hashes are derived, bump index::format::VERSION (and keep this fixture, now expected
+    // to be refused).
     let fixture = testdata("index-v3.earmark");
     let f = fixture.to_str().unwrap();
     assert!(run(&["verify", f]).status.success());
+    let info = String::from_utf8(run(&["info", f]).stdout).unwrap();
+    assert!(info.contains("fourth_peak = first"), "{info}");
     let out = run(&[
         "query",
         testdata("dump/clip-mp3.mp3").to_str().unwrap(),
@@ -134,6 +138,7 @@ fn info_measures_how_evenly_hashes_spread() {
     let out = run(&["info", catalogue_index().to_str().unwrap(), "--hashes"]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("fourth_peak = strongest"), "{text}");
     let line = |key: &str| {
         text.lines()
             .find(|l| l.starts_with(key))
