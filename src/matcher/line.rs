@@ -2,7 +2,9 @@
 //!
 //! For each candidate speed the hits' offsets are sorted and a two-pointer sweep finds the
 //! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed.
-//! [`reference_best_count`] is the quadratic definition it is tested against.
+//! [`reference_best_count`] is the quadratic definition that sweep is tested against, and
+//! [`reference_best_line`] (every speed swept) the definition of [`best_line`], which skips
+//! groups of speeds whose upper bound falls short.
 
 /// One query-to-catalogue coincidence: query frame `q` matched reference frame `r`, with the
 /// pitch shift and span change that this one landmark pair shows (see
@@ -54,12 +56,12 @@ pub fn speeds(max_change: f64, half_span: f64, tolerance: f64) -> Vec<f64> {
 const SPEED_GROUP: usize = 8;
 
 /// The line with the most hits within `tolerance`, over the given speeds, if it has at least
-/// `min` (the earliest speed of `speeds` wins ties). The same answer as [`sweep_best_line`], with
-/// most speeds never swept: the speeds are taken in groups, and a group is swept only if an
-/// upper bound on its best count, one sweep at the group's middle speed with the tolerance
-/// widened by how far its speeds can move a hit, could beat the best line so far and reach
-/// `min`. A long window (`--key-sample`) searches hundreds of speeds, and most tracks are chance
-/// hits whose bound already falls short.
+/// `min` (the earliest speed of `speeds` wins ties). The same answer as
+/// [`reference_best_line`], with most speeds never swept: the speeds are taken in groups, and a
+/// group is swept only if an upper bound on its best count, one sweep at the group's middle
+/// speed with the tolerance widened by how far its speeds can move a hit, could beat the best
+/// line so far and reach `min`. A long window (`--key-sample`) searches hundreds of speeds, and
+/// most tracks are chance hits whose bound already falls short.
 pub fn best_line(
     hits: &[Hit],
     centre: f64,
@@ -102,8 +104,8 @@ pub fn best_line(
     best.filter(|b| b.count >= min)
 }
 
-/// [`best_line`] by sweeping every speed: its reference.
-pub fn sweep_best_line(
+/// [`best_line`] by sweeping every speed: the definition it is tested against.
+pub fn reference_best_line(
     hits: &[Hit],
     centre: f64,
     speeds: &[f64],
@@ -226,7 +228,7 @@ mod tests {
         ) {
             let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }).collect();
             let s = speeds(0.1, 250.0, tolerance);
-            let fast = sweep_best_line(&hits, 250.0, &s, tolerance, 0, &mut Vec::new()).map_or(0, |l| l.count);
+            let fast = reference_best_line(&hits, 250.0, &s, tolerance, 0, &mut Vec::new()).map_or(0, |l| l.count);
             prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
         }
 
@@ -248,7 +250,7 @@ mod tests {
             let centre = 1500.0;
             prop_assert_eq!(
                 best_line(&hits, centre, &s, 3.0, min, &mut Vec::new()),
-                sweep_best_line(&hits, centre, &s, 3.0, min, &mut Vec::new())
+                reference_best_line(&hits, centre, &s, 3.0, min, &mut Vec::new())
             );
         }
     }
