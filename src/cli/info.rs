@@ -58,6 +58,24 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
     for (name, value) in h.params.describe() {
         println!("param        {name} = {value}");
     }
+    // An index built with other parameters still works (queries use its own); this says
+    // whether rebuilding it would change its hashes.
+    let differ: Vec<String> = h
+        .params
+        .describe()
+        .into_iter()
+        .zip(crate::config::FingerprintParams::default().describe())
+        .filter(|((_, ours), (_, default))| ours != default)
+        .map(|((name, _), (_, default))| format!("{name} (default {default})"))
+        .collect();
+    if differ.is_empty() {
+        println!("params       this earmark's defaults");
+    } else {
+        println!(
+            "params       differ from this earmark's defaults: {}",
+            differ.join(", ")
+        );
+    }
     if args.hashes {
         let cap = crate::QueryParams::default().max_postings_per_hash(h.postings);
         // Queries read, and skip, whole triplets: the fourth peak only narrows common ones.

@@ -107,6 +107,10 @@ fn the_committed_version_3_index_still_opens_verifies_and_matches() {
     assert!(run(&["verify", f]).status.success());
     let info = String::from_utf8(run(&["info", f]).stdout).unwrap();
     assert!(info.contains("fourth_peak = first"), "{info}");
+    assert!(
+        info.contains("differ from this earmark's defaults: fourth_peak (default strongest)"),
+        "{info}"
+    );
     let out = run(&[
         "query",
         testdata("dump/clip-mp3.mp3").to_str().unwrap(),
@@ -139,6 +143,10 @@ fn info_measures_how_evenly_hashes_spread() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fourth_peak = strongest"), "{text}");
+    assert!(
+        text.contains("params       this earmark's defaults"),
+        "{text}"
+    );
     let line = |key: &str| {
         text.lines()
             .find(|l| l.starts_with(key))

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Scores issue 3's benchmark inside a large catalogue: recall, false answers and cost among
+# POSTINGS chance postings (issue 4).
+#
+#   scripts/bench-at-scale.sh [OUT_DIR] [POSTINGS]        (defaults bench-corpus/, 1e8)
+#
+# Needs OUT_DIR as scripts/bench-corpus.sh leaves it (catalogue.earmark, truth.tsv, the
+# extracted packages, tracks-in.tsv, tracks-none.tsv), and ffmpeg.
+#  1. Whole-song queries (OUT_DIR/whole/, OUT_DIR/truth-whole.tsv; made once): the first 30
+#     catalogue tracks of truth.tsv by id, each whole as MP3 128k, in turn re-encoded, slowed
+#     (atempo 0.96) and sped up 3 % (asetrate); and the last 15 tracks of tracks-none.tsv.
+#  2. A synthetic index of POSTINGS postings whose hashes are drawn from catalogue.earmark's own
+#     (benches/scale.rs with EARMARK_SCALE_KEEP and EARMARK_SCALE_REAL=0; about 25 s and 1.6 GB
+#     at 1e8, 5 minutes and 9 GB at 1e9), with the corpus catalogue appended to it.
+#  3. `earmark eval` of truth.tsv, and of truth-whole.tsv at each --key-sample of KEY_SAMPLES
+#     (default "1 8"), against it. Tables go to OUT_DIR/scale-POSTINGS/*.txt.
+# The index (8.5 bytes a posting) stays in OUT_DIR/scale-POSTINGS/; delete it when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath "${1:-bench-corpus}")
+postings=${2:-1e8}
+key_samples=${KEY_SAMPLES:-1 8}
+if [ ! -f "$out/catalogue.earmark" ] || [ ! -f "$out/truth.tsv" ]; then
+  echo "run scripts/bench-corpus.sh $out first" >&2
+  exit 2
+fi
+
+# ---- 1. Whole-song queries.
+whole="$out/truth-whole.tsv"
+if [ ! -f "$whole" ]; then
+  mkdir -p "$out/whole"
+  rows=$(mktemp)
+  i=0
+  while IFS= read -r id; do
+    path=$(awk -F'\t' -v id="$id" '$1 == id { print $2; exit }' "$out/tracks-in.tsv")
+    [ -n "$path" ] || continue
+    case $((i % 3)) in
+      0) deg=whole-mp3-128k af=anull ;;
+      1) deg=whole-tempo-0.96 af=atempo=0.96 ;;
+      *) deg=whole-speed-1.03 af='asetrate=44100*1.03,aresample=44100' ;;
+    esac
+    name="whole/$(printf '%s' "${id%.ogg}" | tr / _)-$deg.mp3"
+    ffmpeg -nostdin -v error -y -i "$path" -af "$af" -ac 2 -ar 44100 -b:a 128k "$out/$name"
+    printf '%s\t%s\t0.0\t%s\n' "$name" "$id" "$deg" >> "$rows"
+    i=$((i + 1))
+  done < <(tail -n +2 "$out/truth.tsv" | cut -f2 | grep . | LC_ALL=C sort -u | head -30)
+  while IFS=$'\t' read -r _ path _; do
+    name="whole/none-$(basename "$path" .ogg).mp3"
+    ffmpeg -nostdin -v error -y -i "$path" -ac 2 -ar 44100 -b:a 128k "$out/$name"
+    printf '%s\t\t0.0\twhole-none\n' "$name" >> "$rows"
+  done < <(tail -n 15 "$out/tracks-none.tsv")
+  { printf 'query\ttrack\toffset\tdegradation\n'; cat "$rows"; } > "$whole"
+  rm -f "$rows"
+fi
+
+# ---- 2. The catalogue among POSTINGS chance postings.
+n=$(awk -v p="$postings" 'BEGIN { printf "%d", p }')
+dir="$out/scale-$postings"
+index="$dir/scale-$n.earmark"
+cargo build --release -q
+earmark=$PWD/target/release/earmark
+if ! "$earmark" info "$index" > /dev/null 2>&1; then
+  mkdir -p "$dir"
+  rm -f "$index"
+  EARMARK_SCALE_SOURCE="$out/catalogue.earmark" EARMARK_SCALE="$postings" EARMARK_SCALE_ROUNDS=1 \
+    EARMARK_SCALE_MEMORY_MB=${EARMARK_SCALE_MEMORY_MB:-4096} EARMARK_SCALE_KEEP="$dir" \
+    EARMARK_SCALE_REAL=0 EARMARK_SCALE_DIR="$dir" cargo bench -q --bench scale | tee "$dir/build.txt"
+  wesnoth="$out/pkg-wesnoth-1.16-music/usr/share/games/wesnoth/1.16/data/core/music"
+  ufoai="$out/pkg-ufoai-music/usr/share/games/ufoai/base/0music.pk3"
+  nexuiz="$out/pkg-nexuiz-music/usr/share/games/nexuiz/data/music.pk3"
+  "$earmark" index --append "$wesnoth" "$ufoai" "$nexuiz" -o "$index"
+fi
+
+# ---- 3. Scores. eval exits 3 when a query fails to decode; the table is still written.
+cd "$out"
+"$earmark" eval truth.tsv --index "$index" --answers "$dir/answers.tsv" | tee "$dir/eval.txt" || true
+for k in $key_samples; do
+  "$earmark" eval truth-whole.tsv --index "$index" --key-sample "$k" \
+    --answers "$dir/answers-whole-k$k.tsv" | tee "$dir/eval-whole-k$k.txt" || true
+done
