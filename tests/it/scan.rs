@@ -39,10 +39,7 @@ fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_noth
     accuses_nothing(&narrow.1);
     // It does read less: hits whose fourth peak the query did not offer are gone (93 % of the
     // score stays with the strongest peak as the fourth, under 90 % with the first).
-    let score = |lines: &[serde_json::Value]| -> f64 {
-        lines.iter().filter_map(|l| l["score"].as_f64()).sum()
-    };
-    let (whole, fourth) = (score(&scan_dump(&[]).1), score(&narrow.1));
+    let (whole, fourth) = (total_score(&scan_dump(&[]).1), total_score(&narrow.1));
     assert!(fourth < 0.97 * whole, "{fourth} vs {whole}");
 }
 
@@ -53,11 +50,13 @@ fn looking_up_one_key_in_two_still_finds_every_clip_and_nothing_else() {
     let sampled = scan_dump(&["--key-sample", "2"]);
     finds_every_catalogue_clip(&sampled);
     accuses_nothing(&sampled.1);
-    let score = |lines: &[serde_json::Value]| -> f64 {
-        lines.iter().filter_map(|l| l["score"].as_f64()).sum()
-    };
-    let (all, half) = (score(&scan_dump(&[]).1), score(&sampled.1));
+    let (all, half) = (total_score(&scan_dump(&[]).1), total_score(&sampled.1));
     assert!(half < 0.8 * all && half > 0.3 * all, "{half} vs {all}");
+}
+
+/// The scores of a scan's matches, summed.
+fn total_score(lines: &[serde_json::Value]) -> f64 {
+    lines.iter().filter_map(|l| l["score"].as_f64()).sum()
 }
 
 fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_json::Value>)) {
