@@ -650,33 +650,40 @@ fn for_each_track(
     min: usize,
     mut f: impl FnMut(u32, &[Hit]),
 ) {
-    let mut count = vec![0u32; tracks];
+    // One entry per catalogue track (a million in a large catalogue), used three ways: each
+    // track's hit count; then where its hits go (u32::MAX for a track left out); after the
+    // scatter, where they end.
+    let mut slot = vec![0u32; tracks];
     for &(track, _) in &hits {
-        count[track as usize] += 1;
+        slot[track as usize] += 1;
     }
-    // Where each kept track's next hit goes; after the scatter, where its hits end.
-    let mut next = vec![u32::MAX; tracks];
     let mut kept = Vec::new();
     let mut total = 0;
-    for (t, &n) in count.iter().enumerate() {
+    for (t, entry) in slot.iter_mut().enumerate() {
+        let n = *entry;
         if n > 0 && n as usize >= min {
-            next[t] = total;
+            *entry = total;
             total += n;
             kept.push(t as u32);
+        } else {
+            *entry = u32::MAX;
         }
     }
     let mut grouped = vec![Hit::default(); total as usize];
     for &(track, hit) in &hits {
-        let slot = &mut next[track as usize];
-        if *slot != u32::MAX {
-            grouped[*slot as usize] = hit;
-            *slot += 1;
+        let at = &mut slot[track as usize];
+        if *at != u32::MAX {
+            grouped[*at as usize] = hit;
+            *at += 1;
         }
     }
     drop(hits);
+    // Kept tracks' hits lie in track order, each run ending where the next begins.
+    let mut start = 0;
     for t in kept {
-        let end = next[t as usize] as usize;
-        let run = &mut grouped[end - count[t as usize] as usize..end];
+        let end = slot[t as usize] as usize;
+        let run = &mut grouped[start..end];
+        start = end;
         // Landmarks arrive in time order, so (unless probes were batched and sorted by hash)
         // each track's hits already ascend in query frame and only each frame's few need
         // sorting.
