@@ -313,6 +313,12 @@ pub struct QueryParams {
     /// A quantised feature this close to a cell edge (fraction of a cell) is also looked up in
     /// the neighbouring cell, so small jitter does not lose the hash.
     pub probe_margin: f32,
+    /// Peak-time error, frames, that a query's rare triplets are looked up across: their
+    /// time-ratio cells within reach of B or C moved by this much are read too (only where a
+    /// triplet holds at most `fourth_peak_above` postings). Peak times of sustained notes move
+    /// by a frame or two under noise, echo and pitch shifts, and a short triplet's ratio moves
+    /// by several cells with them (ARCHITECTURE.md, "Ratio jitter").
+    pub ratio_jitter_frames: f32,
     /// Triplets holding more than this share of the index's postings (and more than
     /// [`COMMON_HASH_FLOOR`] postings) are skipped, whatever their fourth peak: they carry
     /// little information, and real music's most common triplets bring most of the chance
@@ -361,11 +367,12 @@ pub struct QueryParams {
 impl Default for QueryParams {
     fn default() -> Self {
         QueryParams {
-            peaks_per_second: 20.0,
+            peaks_per_second: 15.0,
             fanout: 5,
             max_pitch_semitones: 2.5,
             max_tempo_change: 0.1,
             probe_margin: 0.1,
+            ratio_jitter_frames: 0.5,
             common_hash_share: 5e-5,
             fourth_peak_above: 64,
             fourth_peak_candidates: 3,

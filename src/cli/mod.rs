@@ -169,6 +169,10 @@ pub struct MatchArgs {
     /// neighbouring cell; 0 looks up one cell per feature.
     #[arg(long, default_value_t = QueryParams::default().probe_margin)]
     pub probe_margin: f32,
+    /// Peak-time error, in frames (16 ms), across which rare triplets are looked up: every
+    /// time-ratio cell that B or C moved by this much could reach (0: the probe margin only).
+    #[arg(long, default_value_t = QueryParams::default().ratio_jitter_frames)]
+    pub ratio_jitter: f32,
     /// In an index with fourth-peak hashes: a triplet holding more postings than this is read
     /// only where its fourth peak agrees with the query's (larger finds a little more in large
     /// catalogues and costs more; 0 reads every triplet that way).
@@ -195,6 +199,7 @@ impl MatchArgs {
             peaks_per_second: self.query_peaks.max(1.0),
             fanout: self.query_fanout.max(1),
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
+            ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
             fourth_peak_above: self.fourth_peak_above,
             fourth_peak_candidates: self
                 .fourth_peak_candidates

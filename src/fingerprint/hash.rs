@@ -262,16 +262,48 @@ impl HashLayout {
     /// (appended to `out`; the first is [`hash`](Self::hash)'s triplet key whenever it is among
     /// them, which it always is). [`triplet_range`](Self::triplet_range) widens each to every
     /// fourth peak.
-    pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) {
+    ///
+    /// Returns how many of them are *near* probes: those within the probe margin of every
+    /// feature. The rest, appended after them, are the time-ratio cells that peaks moved by
+    /// [`QueryParams::ratio_jitter_frames`] could reach: worth reading where a triplet is rare.
+    pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) -> usize {
         let [a, b, c, r, s] = self.coordinates(m);
         let margin = q.probe_margin.clamp(0.0, 0.5);
         let pitch = q.max_pitch_semitones.max(0.0) / self.anchor_band;
         let tempo =
             (1.0 + q.max_tempo_change.clamp(0.0, 0.9)).ln() / self.ln_zone * self.span.cells as f32;
+        let near = self.ratio.range(r - margin, r + margin);
+        let start = out.len();
+        self.push_probes([a, b, c, s], pitch, tempo, margin, near.clone(), out);
+        let near_count = out.len() - start;
+        // Moving B by j frames moves the ratio by j/span, and moving C by j moves it by
+        // ratio·j/span: short triplets' ratios are the least precise.
+        let jitter = q.ratio_jitter_frames.max(0.0) * (1.0 + m.ratio) / m.span.max(1.0)
+            * self.ratio.cells as f32;
+        if jitter > margin {
+            for far in self.ratio.range(r - jitter, r + jitter) {
+                if !near.contains(&far) {
+                    self.push_probes([a, b, c, s], pitch, tempo, margin, far..=far, out);
+                }
+            }
+        }
+        near_count
+    }
+
+    /// Appends the probes of every anchor, interval and span cell within reach, for the given
+    /// time-ratio cells.
+    fn push_probes(
+        &self,
+        [a, b, c, s]: [f32; 4],
+        pitch: f32,
+        tempo: f32,
+        margin: f32,
+        ratios: std::ops::RangeInclusive<u32>,
+        out: &mut Vec<Hash>,
+    ) {
         let anchors = self.anchor.range(a - pitch - margin, a + pitch + margin);
         let ivb = self.interval.range(b - margin, b + margin);
         let ivc = self.interval.range(c - margin, c + margin);
-        let ratios = self.ratio.range(r - margin, r + margin);
         let spans = self.span.range(s - tempo - margin, s + tempo + margin);
         for ca in anchors {
             for cb in ivb.clone() {
@@ -430,12 +462,52 @@ mod tests {
             max_pitch_semitones: 0.0,
             max_tempo_change: 0.0,
             probe_margin: 0.0,
+            ratio_jitter_frames: 0.0,
             ..q
         };
         probes.clear();
-        layout.probes(&changed, &strict, &mut probes);
+        assert_eq!(layout.probes(&changed, &strict, &mut probes), 1);
         assert_eq!(probes.len(), 1);
         assert!(!probes.contains(&stored));
+    }
+
+    #[test]
+    fn far_probes_reach_a_ratio_that_one_moved_peak_changed() {
+        let layout = HashLayout::new(&FingerprintParams::default());
+        let q = QueryParams::default();
+        // A short triplet: B at 4 of 10 frames. B peaking one frame late moves the ratio from
+        // 0.4 to 0.5, 1.6 of its 16 cells.
+        let stored = Landmark {
+            ratio: 0.4,
+            span: 10.0,
+            ..landmark()
+        };
+        let moved = Landmark {
+            ratio: 0.5,
+            ..stored
+        };
+        let target = layout.triplet_range(layout.hash(&stored)).0;
+        let mut probes = Vec::new();
+        let near = layout.probes(&moved, &q, &mut probes);
+        assert!(near < probes.len(), "far cells follow the near ones");
+        assert!(!probes[..near].contains(&target));
+        assert!(probes[near..].contains(&target));
+        // Without jitter, every probe is near, and they are the ones above.
+        let plain = QueryParams {
+            ratio_jitter_frames: 0.0,
+            ..q
+        };
+        let mut without = Vec::new();
+        assert_eq!(layout.probes(&moved, &plain, &mut without), without.len());
+        assert_eq!(without, probes[..near]);
+        // A long triplet's ratio is precise: a ratio mid-cell (7.5 of 16) stays in its cell.
+        let long = Landmark {
+            span: 48.0,
+            ratio: 7.5 / 16.0,
+            ..stored
+        };
+        probes.clear();
+        assert_eq!(layout.probes(&long, &q, &mut probes), probes.len());
     }
 
     #[test]

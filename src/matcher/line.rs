@@ -15,6 +15,16 @@ pub struct Hit {
     pub r: u32,
     pub pitch: i16,
     pub span: i16,
+    /// Found through a time-ratio cell beyond the probe margin (a wider search, which a
+    /// changed copy pays for with a higher threshold: `Transform::min_score_found`).
+    pub far: bool,
+}
+
+impl Hit {
+    /// The same query frame, reference frame, pitch and span: one coincidence, however found.
+    pub fn same_coincidence(&self, other: &Hit) -> bool {
+        (self.q, self.r, self.pitch, self.span) == (other.q, other.r, other.pitch, other.span)
+    }
 }
 
 /// The best line found and how many hits lie on it.

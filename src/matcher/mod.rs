@@ -2,13 +2,17 @@
 //!
 //! 1. **Lookup.** Each landmark's probe triplets ([`HashLayout::probes`]) are looked up: a rare
 //!    triplet whole, a common one (more than [`QueryParams::fourth_peak_above`] postings) only
-//!    where its fourth peak is one the query offers ([`HashLayout::fourth_cells`]). Every posting
-//!    becomes a [`Hit`] `(query frame, reference frame)` for its track.
+//!    where its fourth peak is one the query offers ([`HashLayout::fourth_cells`]). A short
+//!    triplet's far time-ratio cells ([`QueryParams::ratio_jitter_frames`]) are read only where
+//!    they are rare and the landmark's near cells met a rare triplet. Every posting becomes a
+//!    [`Hit`] `(query frame, reference frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
-//! 3. **Verification.** A window's line must gather `min_inliers` hits, and its count must be
-//!    improbable by chance: the confidence is one minus the chance that the best of all the lines
-//!    searched would gather as many hits if this track's hits were spread at random.
+//! 3. **Verification.** A window's line must gather the score of its transform (one more for a
+//!    changed copy found partly through far cells: [`Transform::min_score_found`]), and its
+//!    count must be improbable by chance: the confidence is one minus the chance that the best
+//!    of all the lines searched would gather as many hits if this track's hits were spread at
+//!    random.
 //! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
 //!    refitted by least squares; separate lines of a track (a track played twice) or separate
 //!    tracks (a medley) stay separate matches.
@@ -39,6 +43,9 @@ struct Probe {
     detail: Detail,
     /// The probe's landmark in `Matcher::landmarks`.
     landmark: u32,
+    /// A time-ratio cell beyond the probe margin ([`HashLayout::probes`]): read only where the
+    /// triplet is rare.
+    far: bool,
 }
 
 /// A catalogue track heard in a query item.
@@ -79,6 +86,8 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     pending: Vec<Probe>,
     /// The pending probes' landmarks, for the fourth peaks of common triplets.
     landmarks: Vec<Landmark>,
+    /// Per pending landmark: whether one of its near probes met a rare triplet.
+    rare: Vec<bool>,
     /// The fourth-peak cells of one triplet's probes (kept to reuse the allocation).
     fourth_cells: Vec<u64>,
     /// Hits with their track, unordered until `finish` sorts them.
@@ -120,6 +129,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             probes: Vec::new(),
             pending: Vec::new(),
             landmarks: Vec::new(),
+            rare: Vec::new(),
             fourth_cells: Vec::new(),
             hits: Vec::new(),
             max_pitch,
@@ -138,17 +148,25 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         for m in landmarks {
             self.probes.clear();
-            self.layout.probes(&m, &self.query, &mut self.probes);
-            self.probes.retain(|h| self.query.samples_key(h.0));
+            let near = self.layout.probes(&m, &self.query, &mut self.probes);
             let detail = self.layout.detail(&m);
             let landmark = self.landmarks.len() as u32;
             self.landmarks.push(m);
-            self.pending.extend(self.probes.iter().map(|&hash| Probe {
-                hash,
-                frame: m.frame,
-                detail,
-                landmark,
-            }));
+            self.rare.push(false);
+            let query = &self.query;
+            self.pending.extend(
+                self.probes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| query.samples_key(h.0))
+                    .map(|(i, &hash)| Probe {
+                        hash,
+                        frame: m.frame,
+                        detail,
+                        landmark,
+                        far: i >= near,
+                    }),
+            );
             if self.pending.len() >= self.query.probe_batch as usize {
                 self.lookup();
             }
@@ -162,12 +180,19 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let index = self.index;
         let mut pending = std::mem::take(&mut self.pending);
         if self.query.probe_batch > 1 {
-            pending.sort_unstable_by_key(|p| p.hash.0);
+            // Far probes last: whether they are read depends on their landmark's near ones.
+            pending.sort_unstable_by_key(|p| (p.far, p.hash.0));
         }
-        for p in &pending {
+        for p in pending.iter().filter(|p| !p.far) {
             index.prefetch(p.hash);
         }
-        for same in pending.chunk_by(|a, b| a.hash == b.hash) {
+        for same in pending.chunk_by(|a, b| a.hash == b.hash && a.far == b.far) {
+            // A far probe is read only for a landmark one of whose near probes met a rare
+            // triplet: where the near ones are all common (a large catalogue), the far ones
+            // almost always are too, and would cost a directory read each for nothing.
+            if same[0].far && !same.iter().any(|p| self.rare[p.landmark as usize]) {
+                continue;
+            }
             let (first, last) = self.layout.triplet_range(same[0].hash);
             let whole = index.lookup_range(first, last);
             // The most common triplets are skipped, fourth peak or not: reading even a
@@ -176,7 +201,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 continue;
             }
             if whole.remaining() <= self.narrow_above {
+                if !same[0].far && whole.remaining() > 0 {
+                    for p in same {
+                        self.rare[p.landmark as usize] = true;
+                    }
+                }
                 self.collect(whole, same);
+                continue;
+            }
+            if same[0].far {
                 continue;
             }
             // A common triplet: only the fourth peaks each probe's landmark offers (worked out
@@ -207,6 +240,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         pending.clear();
         self.pending = pending;
         self.landmarks.clear();
+        self.rare.clear();
     }
 
     /// Turns postings into hits for each probe they could answer.
@@ -233,6 +267,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                     r: p.frame,
                     pitch,
                     span,
+                    far: probe.far,
                 },
             ));
         }
@@ -438,7 +473,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 (line.speed * 1000.0).round() / 1000.0,
                 f64::from(s.pitch) / 4.0,
             );
-            if score < Transform::of(speed, pitch).min_score(q) {
+            let widened = s.inliers.iter().any(|h| h.far);
+            if score < Transform::of(speed, pitch).min_score_found(q, widened) {
                 continue;
             }
             found.push(Match {
@@ -552,6 +588,17 @@ impl Transform {
             Transform::Pitch | Transform::Tempo | Transform::Speed => q.min_inliers as usize,
             Transform::PitchAndTempo => 2 * q.min_inliers as usize,
         }
+    }
+
+    /// The score a match needs when some of its evidence came through far time-ratio cells
+    /// (`widened`, [`QueryParams::ratio_jitter_frames`]): one more for a changed copy. The
+    /// wider search gives chance lines more hits, and on the issue-3 corpus a changed-class
+    /// chance line reached 10 (a non-catalogue query named a track at speed 1.048) while the
+    /// nearest false unchanged answer stayed at 6, two below its threshold (ARCHITECTURE.md,
+    /// "Ratio jitter"). A match found without far cells, as almost every match in a large
+    /// catalogue is, keeps the plain threshold.
+    pub fn min_score_found(self, q: &QueryParams, widened: bool) -> usize {
+        self.min_score(q) + usize::from(widened && self != Transform::Unchanged)
     }
 }
 
@@ -702,11 +749,12 @@ fn for_each_track(
     }
 }
 
-/// The distinct values of a sorted slice, moved to its front.
+/// The distinct coincidences of a sorted slice, moved to its front: hits that differ only in
+/// how they were found count once, as found through a near cell (which sorts first).
 fn dedup_sorted(run: &mut [Hit]) -> &[Hit] {
     let mut len = 0;
     for i in 0..run.len() {
-        if len == 0 || run[i] != run[len - 1] {
+        if len == 0 || !run[i].same_coincidence(&run[len - 1]) {
             run[len] = run[i];
             len += 1;
         }
@@ -882,6 +930,12 @@ mod tests {
             5,
             "an unchanged copy never needs more"
         );
+        // Evidence from far time-ratio cells costs a changed copy one more, an unchanged none.
+        for t in [Unchanged, Pitch, Tempo, Speed, PitchAndTempo] {
+            assert_eq!(t.min_score_found(&q, false), t.min_score(&q));
+            let extra = usize::from(t != Unchanged);
+            assert_eq!(t.min_score_found(&q, true), t.min_score(&q) + extra);
+        }
     }
 
     #[test]
@@ -937,6 +991,60 @@ mod tests {
         );
     }
 
+    /// Far time-ratio cells, on real music under noise: they keep every coincidence the near
+    /// cells find and add some on the true line; and they are read only for landmarks whose
+    /// near cells met a rare triplet, so reading every triplet as common reads none of them.
+    #[test]
+    fn far_ratio_cells_add_true_hits_where_triplets_are_rare() {
+        use crate::fingerprint::{Density, fingerprint};
+        let index = Index::open(std::path::Path::new("testdata/index-v3.earmark")).unwrap();
+        let params = *index.params();
+        // testdata/truth.tsv: this clip is deep-path.ogg from 5.5 s, under white noise at 10 dB.
+        let bytes = std::fs::read("testdata/dump/clip-noisy.mp3").unwrap();
+        let limits = crate::config::Limits::default();
+        let (samples, _) =
+            crate::audio::decode_to_vec(&bytes, Some("mp3"), params.sample_rate, &limits).unwrap();
+        let track = (0..index.tracks())
+            .find(|&t| {
+                index
+                    .track(TrackId(t))
+                    .unwrap()
+                    .id
+                    .ends_with("deep-path.ogg")
+            })
+            .unwrap();
+        let hits = |ratio_jitter_frames: f32, fourth_peak_above: u64| {
+            let query = QueryParams {
+                ratio_jitter_frames,
+                fourth_peak_above,
+                ..QueryParams::default()
+            };
+            let mut m = Matcher::new(&index, query);
+            m.add(fingerprint(&samples, &params, Density::query(&query)));
+            m.lookup();
+            let mut hits = std::mem::take(&mut m.hits);
+            hits.sort_unstable();
+            hits.dedup();
+            hits
+        };
+        let (near, all) = (hits(0.0, 64), hits(0.5, 64));
+        assert!(near.iter().all(|h| !h.1.far));
+        let found = |h: &(u32, Hit)| {
+            all.iter()
+                .any(|a| a.0 == h.0 && a.1.same_coincidence(&h.1) && !a.1.far)
+        };
+        assert!(near.iter().all(found), "a near hit went missing");
+        let offset = 5.5 / params.frame_seconds();
+        let true_far = all
+            .iter()
+            .filter(|(t, h)| {
+                *t == track && h.far && (f64::from(h.r) - f64::from(h.q) - offset).abs() <= 3.0
+            })
+            .count();
+        assert!(true_far >= 3, "{true_far} far hits on the true line");
+        assert!(hits(0.5, 0).iter().all(|h| !h.1.far));
+    }
+
     /// A xorshift generator of numbers below `n`, for randomised tests.
     fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
         move |n| {
@@ -961,6 +1069,7 @@ mod tests {
                         r: next(4) as u32,
                         pitch: next(3) as i16 - 1,
                         span: 0,
+                        far: next(4) == 0,
                     };
                     (next(tracks as u64) as u32, hit)
                 })
@@ -977,7 +1086,7 @@ mod tests {
             let mut expected = Vec::new();
             for run in sorted.chunk_by(|a, b| a.0 == b.0) {
                 let mut distinct: Vec<Hit> = run.iter().map(|&(_, h)| h).collect();
-                distinct.dedup();
+                distinct.dedup_by(|b, a| a.same_coincidence(b));
                 if run.len() >= min && distinct.len() >= min {
                     expected.push((run[0].0, distinct));
                 }

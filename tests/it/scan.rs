@@ -27,7 +27,7 @@ fn lines_for<'a>(
 
 #[test]
 fn finds_every_catalogue_clip_at_the_right_place_in_every_codec_and_container() {
-    finds_every_catalogue_clip(&scan_dump(&[]));
+    finds_every_catalogue_clip(&scan_dump(&[]), 10.0);
 }
 
 #[test]
@@ -35,7 +35,8 @@ fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_noth
     // What a catalogue of billions of postings does to almost every probe (each triplet holds
     // more than --fourth-peak-above postings there), done here to every probe.
     let narrow = scan_dump(&["--fourth-peak-above", "0"]);
-    finds_every_catalogue_clip(&narrow);
+    // The quiet-speech clip scores 8-9 here: found, at the unchanged copy's threshold.
+    finds_every_catalogue_clip(&narrow, 8.0);
     accuses_nothing(&narrow.1);
     // It does read less: hits whose fourth peak the query did not offer are gone (93 % of the
     // score stays with the strongest peak as the fourth, under 90 % with the first).
@@ -48,7 +49,7 @@ fn looking_up_one_key_in_two_still_finds_every_clip_and_nothing_else() {
     // --key-sample keeps one triplet key in K and widens the verification window K-fold: built
     // for whole songs in huge catalogues, it still finds these 5-10 s clips at K = 2.
     let sampled = scan_dump(&["--key-sample", "2"]);
-    finds_every_catalogue_clip(&sampled);
+    finds_every_catalogue_clip(&sampled, 8.0);
     accuses_nothing(&sampled.1);
     let (all, half) = (total_score(&scan_dump(&[]).1), total_score(&sampled.1));
     assert!(half < 0.8 * all && half > 0.3 * all, "{half} vs {all}");
@@ -59,7 +60,11 @@ fn total_score(lines: &[serde_json::Value]) -> f64 {
     lines.iter().filter_map(|l| l["score"].as_f64()).sum()
 }
 
-fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_json::Value>)) {
+/// Every catalogue segment of the dump is found once, in place, with at least `min_score`.
+fn finds_every_catalogue_clip(
+    (out, lines): &(std::process::Output, Vec<serde_json::Value>),
+    min_score: f64,
+) {
     // Broken fixtures are in the dump, so the scan completes with errors.
     assert_eq!(
         out.status.code(),
@@ -111,7 +116,12 @@ fn finds_every_catalogue_clip((out, lines): &(std::process::Output, Vec<serde_js
             t.degradation
         );
         assert!((f("speed") - 1.0).abs() < 0.01, "{}: {m}", t.item);
-        assert!(f("confidence") > 0.9 && f("score") >= 10.0);
+        assert!(
+            f("confidence") > 0.9 && f("score") >= min_score,
+            "{} ({}): weak: {m}",
+            t.item,
+            t.degradation
+        );
         checked += 1;
     }
     assert!(
