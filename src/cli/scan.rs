@@ -7,6 +7,11 @@
 //! output is cut back to the last journalled length (dropping lines of an item whose journal
 //! line never made it) and journalled items are skipped, so an interrupted run plus its resume
 //! give exactly the lines of an uninterrupted run, none lost and none twice.
+//!
+//! The journal's first line records what the results depend on ([`Settings`]: earmark's
+//! version, the index, the output format, the shard, the matching options and the decoding
+//! limits). `--resume` with other settings is refused and names the first difference, since it
+//! would mix two scans' answers in one output.
 
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -20,6 +25,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use super::{Format, Status};
+use crate::QueryParams;
 use crate::index::Index;
 use crate::report::{Csv, Human, JsonLines, Outcome, Reporter, Summary};
 use crate::scan::{self, ScanOptions, Shard};
@@ -147,13 +153,14 @@ pub fn scan_to(
         }
         Some(path) => {
             let journal_path = journal_path(path);
+            let settings = Settings::of(&index, format, &options);
             let Resumed {
                 file,
                 offset,
                 done,
                 previous,
             } = if resume {
-                resume_state(path, &journal_path)?
+                resume_state(path, &journal_path, &settings)?
             } else {
                 Resumed {
                     file: File::create(path)
@@ -171,6 +178,11 @@ pub fn scan_to(
                 .truncate(!resume)
                 .open(&journal_path)
                 .with_context(|| format!("opening {}", journal_path.display()))?;
+            let mut journal = BufWriter::new(journal);
+            if !resume {
+                writeln!(journal, "{}", settings.line())?;
+                journal.flush()?;
+            }
             let written = Rc::new(Cell::new(offset));
             let counted = Counting {
                 inner: BufWriter::new(file),
@@ -180,7 +192,7 @@ pub fn scan_to(
             let mut journaled = Journaled {
                 inner,
                 written,
-                journal: BufWriter::new(journal),
+                journal,
             };
             let mut summary =
                 scan::scan(&index, inputs, &options, &mut journaled).with_context(|| {
@@ -238,6 +250,79 @@ fn journal_path(output: &Path) -> PathBuf {
     crate::index::builder::sibling(output, ".journal")
 }
 
+/// What a scan's answers depend on: the journal's first line.
+#[derive(Debug, Serialize, Deserialize)]
+struct Settings {
+    earmark: String,
+    /// The index's size in tracks, postings and bytes: `index --append` changes all three.
+    index: [u64; 3],
+    format: String,
+    /// `[shard, count]`.
+    shard: Option<[u32; 2]>,
+    query: QueryParams,
+    /// The limits that change what an item yields (the time and memory limits of worker
+    /// processes only stop items that would never finish).
+    max_item_bytes: u64,
+    max_audio_seconds: f64,
+    min_audio_seconds: f64,
+}
+
+/// The journal's first line: `{"settings": {...}}`.
+#[derive(Deserialize)]
+struct SettingsLine {
+    settings: Settings,
+}
+
+impl Settings {
+    fn of(index: &Index<memmap2::Mmap>, format: Format, options: &ScanOptions) -> Settings {
+        let format = clap::ValueEnum::to_possible_value(&format)
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        Settings {
+            earmark: env!("CARGO_PKG_VERSION").to_string(),
+            index: [u64::from(index.tracks()), index.postings(), index.size()],
+            format,
+            shard: options.shard.map(|s| [s.index, s.count]),
+            query: options.query,
+            max_item_bytes: options.limits.max_item_bytes,
+            max_audio_seconds: options.limits.max_audio_seconds,
+            min_audio_seconds: options.limits.min_audio_seconds,
+        }
+    }
+
+    fn line(&self) -> String {
+        serde_json::json!({ "settings": self }).to_string()
+    }
+
+    /// The first setting (as `name: journal's value, this run's value`) that differs.
+    fn first_difference(&self, journal: &Settings) -> Option<String> {
+        let (mine, theirs) = (
+            serde_json::to_value(self).expect("plain data"),
+            serde_json::to_value(journal).expect("plain data"),
+        );
+        first_difference(&theirs, &mine, "")
+    }
+}
+
+/// Walks two JSON objects in step and names the first field whose values differ.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let null = serde_json::Value::Null;
+                let name = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                first_difference(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &name)
+            })
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} in the journal, {b} now")),
+    }
+}
+
 /// One journal line: an item finished and its output lines end at byte `end`.
 #[derive(Debug, Serialize, Deserialize)]
 struct JournalEntry {
@@ -257,19 +342,36 @@ struct Resumed {
     previous: Summary,
 }
 
-/// Reads the journal, cuts the output back to the last journalled length, and rewrites the
-/// journal without any line the kill cut short.
-fn resume_state(output: &Path, journal: &Path) -> anyhow::Result<Resumed> {
-    let entries: Vec<JournalEntry> = match File::open(journal) {
-        // A line cut by the kill, and anything after it, is simply not there.
-        Ok(f) => BufReader::new(f)
-            .lines()
-            .map_while(Result::ok)
-            .map_while(|l| serde_json::from_str(&l).ok())
-            .collect(),
+/// Reads the journal, checks that it was written with this run's settings, cuts the output back
+/// to the last journalled length, and rewrites the journal without any line the kill cut short.
+fn resume_state(output: &Path, journal: &Path, settings: &Settings) -> anyhow::Result<Resumed> {
+    let lines: Vec<String> = match File::open(journal) {
+        Ok(f) => BufReader::new(f).lines().map_while(Result::ok).collect(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", journal.display())),
     };
+    let mut lines = lines.iter().peekable();
+    match lines
+        .peek()
+        .and_then(|l| serde_json::from_str::<SettingsLine>(l).ok())
+    {
+        Some(SettingsLine { settings: before }) => {
+            lines.next();
+            if let Some(difference) = settings.first_difference(&before) {
+                anyhow::bail!(
+                    "{} was written with other settings ({difference}); resume with the same options, index and earmark, or start again without --resume",
+                    output.display()
+                );
+            }
+        }
+        None if lines.peek().is_some() => eprintln!(
+            "earmark: {} records no settings (an earlier earmark wrote it): cannot check that this run's match the interrupted one's",
+            journal.display()
+        ),
+        None => {}
+    }
+    // A line cut by the kill, and anything after it, is simply not there.
+    let entries: Vec<JournalEntry> = lines.map_while(|l| serde_json::from_str(l).ok()).collect();
     let offset = entries.last().map_or(0, |e| e.end);
     let mut file = OpenOptions::new()
         .create(true)
@@ -287,6 +389,7 @@ fn resume_state(output: &Path, journal: &Path) -> anyhow::Result<Resumed> {
     file.set_len(offset)?;
     io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
     let mut j = BufWriter::new(File::create(journal)?);
+    writeln!(j, "{}", settings.line())?;
     let mut previous = Summary::default();
     let mut done = HashSet::new();
     for e in entries {

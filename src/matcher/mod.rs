@@ -144,7 +144,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
     }
 
-    /// Takes query landmarks; their hits are gathered in batches (see [`Self::lookup`]).
+    /// Takes query landmarks; their hits are gathered in batches (see `Matcher::lookup`).
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         for m in landmarks {
             self.probes.clear();

@@ -22,11 +22,12 @@ fn resume_after_an_interruption_gives_exactly_the_uninterrupted_lines() {
     assert_eq!(out.status.code(), Some(3));
     let expected = std::fs::read_to_string(&full).unwrap();
 
-    // Simulate a kill: keep the journal's first entries, and leave half-written lines of the
-    // next item behind in the output.
+    // Simulate a kill: keep the journal's settings and first entries, and leave half-written
+    // lines of the next item behind in the output.
     let partial = dir.path().join("partial.jsonl");
     let journal = std::fs::read_to_string(dir.path().join("full.jsonl.journal")).unwrap();
-    let kept: Vec<&str> = journal.lines().take(9).collect();
+    assert!(journal.starts_with("{\"settings\":"), "{journal}");
+    let kept: Vec<&str> = journal.lines().take(1 + 9).collect();
     let last: serde_json::Value = serde_json::from_str(kept[kept.len() - 1]).unwrap();
     let offset = last["end"].as_u64().unwrap();
     let mut text = expected.as_bytes()[..offset as usize].to_vec();
@@ -55,4 +56,64 @@ fn resume_after_an_interruption_gives_exactly_the_uninterrupted_lines() {
     };
     assert_eq!(sorted(&resumed), sorted(&expected));
     assert!(String::from_utf8_lossy(&out.stderr).contains("9 items were already done"));
+}
+
+#[test]
+fn resume_with_other_settings_is_refused_and_changes_nothing() {
+    let index = catalogue_index();
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.jsonl");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "scan".to_string(),
+            testdata("dump/clip-mp3.mp3").to_str().unwrap().into(),
+            "--index".into(),
+            index.to_str().unwrap().into(),
+            "-o".into(),
+            out_path.to_str().unwrap().into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = earmark().args(args(&[])).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let before = std::fs::read(&out_path).unwrap();
+    let journal = std::fs::read(dir.path().join("out.jsonl.journal")).unwrap();
+
+    // Another key sample would give other answers for the items still to do.
+    let out = earmark()
+        .args(args(&["--resume", "--key-sample", "2"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("query.key_sample: 1 in the journal, 2 now"),
+        "{stderr}"
+    );
+    // So would another output format in the same file.
+    let out = earmark()
+        .args(args(&["--resume", "--format", "csv"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("format: \"jsonl\" in the journal, \"csv\" now"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out_path).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.path().join("out.jsonl.journal")).unwrap(),
+        journal
+    );
+
+    // The same settings resume: the one item is done, nothing is added.
+    let out = earmark().args(args(&["--resume"])).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_path).unwrap(), before);
 }
