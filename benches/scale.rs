@@ -193,9 +193,9 @@ fn main() {
         .unwrap_or(2048);
     let params = FingerprintParams::default();
     // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above[,fourth
-    // peak candidates]]" changes the query density (and how common a triplet must be before
-    // only its fourth peaks are read, and how many the query offers); several settings
-    // separated by ';' are timed on one build, a row each.
+    // peak candidates[,ratio jitter]]]" changes the query density (and how common a triplet
+    // must be before only its fourth peaks are read, how many the query offers, and the ratio
+    // jitter); several settings separated by ';' are timed on one build, a row each.
     let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_QUERY") {
         Ok(list) => list
             .split(';')
@@ -211,6 +211,9 @@ fn main() {
                     fourth_peak_candidates: v
                         .get(4)
                         .map_or(QueryParams::default().fourth_peak_candidates, |&c| c as u32),
+                    ratio_jitter_frames: v
+                        .get(5)
+                        .map_or(QueryParams::default().ratio_jitter_frames, |&j| j),
                     ..QueryParams::default()
                 };
                 (spec.trim().to_string(), q)

@@ -365,7 +365,7 @@ fn resume_state(output: &Path, journal: &Path, settings: &Settings) -> anyhow::R
             }
         }
         None if lines.peek().is_some() => eprintln!(
-            "earmark: {} records no settings (an earlier earmark wrote it): cannot check that this run's match the interrupted one's",
+            "earmark: {} records no settings (an earlier earmark wrote it): cannot check that this run's settings match the interrupted run's",
             journal.display()
         ),
         None => {}

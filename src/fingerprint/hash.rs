@@ -259,22 +259,40 @@ impl HashLayout {
     }
 
     /// Every triplet key a query looks up for a landmark, as hashes with fourth-peak cell 0
-    /// (appended to `out`; the first is [`hash`](Self::hash)'s triplet key whenever it is among
-    /// them, which it always is). [`triplet_range`](Self::triplet_range) widens each to every
-    /// fourth peak.
+    /// (appended to `out`; [`hash`](Self::hash)'s triplet key is always among them).
+    /// [`triplet_range`](Self::triplet_range) widens each to every fourth peak.
     ///
-    /// Returns how many of them are *near* probes: those within the probe margin of every
-    /// feature. The rest, appended after them, are the time-ratio cells that peaks moved by
-    /// [`QueryParams::ratio_jitter_frames`] could reach: worth reading where a triplet is rare.
-    pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) -> usize {
+    /// They come in blocks, one per time-ratio cell, each holding every anchor, interval and
+    /// span cell within reach in the same order (the returned [`ProbeBlocks`]). The *near*
+    /// blocks, first, are the ratio cells within the probe margin; the rest are the cells that B
+    /// or C moved by [`QueryParams::ratio_jitter_frames`] could reach, worth reading where the
+    /// same position of a near block met a rare triplet.
+    pub fn probes(&self, m: &Landmark, q: &QueryParams, out: &mut Vec<Hash>) -> ProbeBlocks {
         let [a, b, c, r, s] = self.coordinates(m);
         let margin = q.probe_margin.clamp(0.0, 0.5);
         let pitch = q.max_pitch_semitones.max(0.0) / self.anchor_band;
         let tempo =
             (1.0 + q.max_tempo_change.clamp(0.0, 0.9)).ln() / self.ln_zone * self.span.cells as f32;
-        let near = self.ratio.range(r - margin, r + margin);
+        let anchors = self.anchor.range(a - pitch - margin, a + pitch + margin);
+        let ivb = self.interval.range(b - margin, b + margin);
+        let ivc = self.interval.range(c - margin, c + margin);
+        let spans = self.span.range(s - tempo - margin, s + tempo + margin);
+        let block = |cr: u32, out: &mut Vec<Hash>| {
+            for ca in anchors.clone() {
+                for cb in ivb.clone() {
+                    for cc in ivc.clone() {
+                        for cs in spans.clone() {
+                            out.push(self.pack([ca, cb, cc, cr, cs]));
+                        }
+                    }
+                }
+            }
+        };
         let start = out.len();
-        self.push_probes([a, b, c, s], pitch, tempo, margin, near.clone(), out);
+        let near = self.ratio.range(r - margin, r + margin);
+        for cr in near.clone() {
+            block(cr, out);
+        }
         let near_count = out.len() - start;
         // Moving B by j frames moves the ratio by j/span, and moving C by j moves it by
         // ratio·j/span: short triplets' ratios are the least precise.
@@ -283,40 +301,24 @@ impl HashLayout {
         if jitter > margin {
             for far in self.ratio.range(r - jitter, r + jitter) {
                 if !near.contains(&far) {
-                    self.push_probes([a, b, c, s], pitch, tempo, margin, far..=far, out);
+                    block(far, out);
                 }
             }
         }
-        near_count
+        ProbeBlocks {
+            near: near_count,
+            block: near_count / near.count(),
+        }
     }
+}
 
-    /// Appends the probes of every anchor, interval and span cell within reach, for the given
-    /// time-ratio cells.
-    fn push_probes(
-        &self,
-        [a, b, c, s]: [f32; 4],
-        pitch: f32,
-        tempo: f32,
-        margin: f32,
-        ratios: std::ops::RangeInclusive<u32>,
-        out: &mut Vec<Hash>,
-    ) {
-        let anchors = self.anchor.range(a - pitch - margin, a + pitch + margin);
-        let ivb = self.interval.range(b - margin, b + margin);
-        let ivc = self.interval.range(c - margin, c + margin);
-        let spans = self.span.range(s - tempo - margin, s + tempo + margin);
-        for ca in anchors {
-            for cb in ivb.clone() {
-                for cc in ivc.clone() {
-                    for cr in ratios.clone() {
-                        for cs in spans.clone() {
-                            out.push(self.pack([ca, cb, cc, cr, cs]));
-                        }
-                    }
-                }
-            }
-        }
-    }
+/// How [`HashLayout::probes`] laid out one landmark's probes: the first `near` are the near
+/// blocks, and probes `i` and `j` differ only in their time-ratio cell when
+/// `i % block == j % block`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeBlocks {
+    pub near: usize,
+    pub block: usize,
 }
 
 /// A bijection on `bits`-bit values that spreads structured keys over the top bits.
@@ -466,7 +468,7 @@ mod tests {
             ..q
         };
         probes.clear();
-        assert_eq!(layout.probes(&changed, &strict, &mut probes), 1);
+        assert_eq!(layout.probes(&changed, &strict, &mut probes).near, 1);
         assert_eq!(probes.len(), 1);
         assert!(!probes.contains(&stored));
     }
@@ -488,8 +490,17 @@ mod tests {
         };
         let target = layout.triplet_range(layout.hash(&stored)).0;
         let mut probes = Vec::new();
-        let near = layout.probes(&moved, &q, &mut probes);
+        let ProbeBlocks { near, block } = layout.probes(&moved, &q, &mut probes);
         assert!(near < probes.len(), "far cells follow the near ones");
+        // Each far block repeats a near block's anchor, interval and span cells.
+        assert_eq!(probes.len() % block, 0);
+        let position = probes.iter().position(|&h| h == target).unwrap();
+        let sibling = layout.triplet_range(layout.hash(&moved)).0;
+        assert_eq!(
+            probes[..near].iter().position(|&h| h == sibling).unwrap() % block,
+            position % block,
+            "the stored key's near sibling is the moved landmark's own key"
+        );
         assert!(!probes[..near].contains(&target));
         assert!(probes[near..].contains(&target));
         // Without jitter, every probe is near, and they are the ones above.
@@ -498,7 +509,10 @@ mod tests {
             ..q
         };
         let mut without = Vec::new();
-        assert_eq!(layout.probes(&moved, &plain, &mut without), without.len());
+        assert_eq!(
+            layout.probes(&moved, &plain, &mut without).near,
+            without.len()
+        );
         assert_eq!(without, probes[..near]);
         // A long triplet's ratio is precise: a ratio mid-cell (7.5 of 16) stays in its cell.
         let long = Landmark {
@@ -507,7 +521,7 @@ mod tests {
             ..stored
         };
         probes.clear();
-        assert_eq!(layout.probes(&long, &q, &mut probes), probes.len());
+        assert_eq!(layout.probes(&long, &q, &mut probes).near, probes.len());
     }
 
     #[test]

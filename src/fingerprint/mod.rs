@@ -10,7 +10,7 @@ pub mod landmark;
 pub mod peaks;
 pub mod spectrum;
 
-pub use hash::{Detail, Hash, HashLayout, Keyed};
+pub use hash::{Detail, Hash, HashLayout, Keyed, ProbeBlocks};
 pub use landmark::Landmark;
 pub use peaks::Peak;
 

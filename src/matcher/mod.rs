@@ -4,7 +4,7 @@
 //!    triplet whole, a common one (more than [`QueryParams::fourth_peak_above`] postings) only
 //!    where its fourth peak is one the query offers ([`HashLayout::fourth_cells`]). A short
 //!    triplet's far time-ratio cells ([`QueryParams::ratio_jitter_frames`]) are read only where
-//!    they are rare and the landmark's near cells met a rare triplet. Every posting becomes a
+//!    they are rare and their near sibling (the same other cells) was too. Every posting becomes a
 //!    [`Hit`] `(query frame, reference frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
@@ -44,8 +44,10 @@ struct Probe {
     /// The probe's landmark in `Matcher::landmarks`.
     landmark: u32,
     /// A time-ratio cell beyond the probe margin ([`HashLayout::probes`]): read only where the
-    /// triplet is rare.
+    /// triplet is rare, and its near sibling's was too.
     far: bool,
+    /// Its place in `Matcher::rare`: the same for probes that differ only in the ratio cell.
+    sibling: u32,
 }
 
 /// A catalogue track heard in a query item.
@@ -86,8 +88,11 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     pending: Vec<Probe>,
     /// The pending probes' landmarks, for the fourth peaks of common triplets.
     landmarks: Vec<Landmark>,
-    /// Per pending landmark: whether one of its near probes met a rare triplet.
+    /// Per pending anchor, interval and span cell of each landmark ([`Probe::sibling`]): whether
+    /// its near probe met a rare or empty triplet...
     rare: Vec<bool>,
+    /// ...and per pending landmark: whether one of its near probes met a rare, non-empty one.
+    landmark_rare: Vec<bool>,
     /// The fourth-peak cells of one triplet's probes (kept to reuse the allocation).
     fourth_cells: Vec<u64>,
     /// Hits with their track, unordered until `finish` sorts them.
@@ -130,6 +135,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             pending: Vec::new(),
             landmarks: Vec::new(),
             rare: Vec::new(),
+            landmark_rare: Vec::new(),
             fourth_cells: Vec::new(),
             hits: Vec::new(),
             max_pitch,
@@ -148,11 +154,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         for m in landmarks {
             self.probes.clear();
-            let near = self.layout.probes(&m, &self.query, &mut self.probes);
+            let blocks = self.layout.probes(&m, &self.query, &mut self.probes);
             let detail = self.layout.detail(&m);
             let landmark = self.landmarks.len() as u32;
             self.landmarks.push(m);
-            self.rare.push(false);
+            self.landmark_rare.push(false);
+            let base = self.rare.len();
+            self.rare.resize(base + blocks.block, false);
             let query = &self.query;
             self.pending.extend(
                 self.probes
@@ -164,7 +172,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                         frame: m.frame,
                         detail,
                         landmark,
-                        far: i >= near,
+                        far: i >= blocks.near,
+                        sibling: (base + i % blocks.block) as u32,
                     }),
             );
             if self.pending.len() >= self.query.probe_batch as usize {
@@ -187,10 +196,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             index.prefetch(p.hash);
         }
         for same in pending.chunk_by(|a, b| a.hash == b.hash && a.far == b.far) {
-            // A far probe is read only for a landmark one of whose near probes met a rare
-            // triplet: where the near ones are all common (a large catalogue), the far ones
-            // almost always are too, and would cost a directory read each for nothing.
-            if same[0].far && !same.iter().any(|p| self.rare[p.landmark as usize]) {
+            // A far probe is read only where its near sibling (same anchor, interval and span
+            // cells) met a rare or empty triplet, and some near probe of its landmark a rare,
+            // non-empty one. Where the near ones are common (most are, in a large catalogue) the
+            // far ones almost always are too, and would cost a directory read each for nothing;
+            // an empty sibling is where a moved ratio most often left the true key.
+            let wanted = |p: &Probe| {
+                self.landmark_rare[p.landmark as usize] && self.rare[p.sibling as usize]
+            };
+            if same[0].far && !same.iter().any(wanted) {
                 continue;
             }
             let (first, last) = self.layout.triplet_range(same[0].hash);
@@ -201,9 +215,10 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 continue;
             }
             if whole.remaining() <= self.narrow_above {
-                if !same[0].far && whole.remaining() > 0 {
+                if !same[0].far {
                     for p in same {
-                        self.rare[p.landmark as usize] = true;
+                        self.rare[p.sibling as usize] = true;
+                        self.landmark_rare[p.landmark as usize] |= whole.remaining() > 0;
                     }
                 }
                 self.collect(whole, same);
@@ -241,6 +256,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         self.pending = pending;
         self.landmarks.clear();
         self.rare.clear();
+        self.landmark_rare.clear();
     }
 
     /// Turns postings into hits for each probe they could answer.
