@@ -975,29 +975,43 @@ mod tests {
         assert!(folded[1].also_at.is_empty());
     }
 
+    /// The hits (sorted, without repeats) of a shipped dump clip against the v3 fixture index,
+    /// looked up with `query`.
+    fn fixture_hits<D: AsRef<[u8]>>(
+        index: &Index<D>,
+        clip: &str,
+        query: QueryParams,
+    ) -> Vec<(u32, Hit)> {
+        use crate::fingerprint::{Density, fingerprint};
+        let params = *index.params();
+        let bytes = std::fs::read(format!("testdata/dump/{clip}")).unwrap();
+        let limits = crate::config::Limits::default();
+        let (samples, _) =
+            crate::audio::decode_to_vec(&bytes, Some("mp3"), params.sample_rate, &limits).unwrap();
+        let mut m = Matcher::new(index, query);
+        m.add(fingerprint(&samples, &params, Density::query(&query)));
+        m.lookup();
+        let mut hits = std::mem::take(&mut m.hits);
+        hits.sort_unstable();
+        hits.dedup();
+        hits
+    }
+
+    fn fixture_index() -> Index<memmap2::Mmap> {
+        Index::open(std::path::Path::new("testdata/index-v3.earmark")).unwrap()
+    }
+
     /// Reading every triplet at its fourth peaks keeps some of the hits of reading them whole,
     /// and nothing else, on real music.
     #[test]
     fn triplets_read_at_their_fourth_peaks_keep_a_subset_of_their_hits() {
-        use crate::fingerprint::{Density, fingerprint};
-        let index = Index::open(std::path::Path::new("testdata/index-v3.earmark")).unwrap();
-        let params = *index.params();
-        let bytes = std::fs::read("testdata/dump/clip-mp3.mp3").unwrap();
-        let limits = crate::config::Limits::default();
-        let (samples, _) =
-            crate::audio::decode_to_vec(&bytes, Some("mp3"), params.sample_rate, &limits).unwrap();
+        let index = fixture_index();
         let hits = |fourth_peak_above: u64| {
             let query = QueryParams {
                 fourth_peak_above,
                 ..QueryParams::default()
             };
-            let mut m = Matcher::new(&index, query);
-            m.add(fingerprint(&samples, &params, Density::query(&query)));
-            m.lookup();
-            let mut hits = std::mem::take(&mut m.hits);
-            hits.sort_unstable();
-            hits.dedup();
-            hits
+            fixture_hits(&index, "clip-mp3.mp3", query)
         };
         let (narrow, whole) = (hits(0), hits(u64::MAX));
         assert!(!narrow.is_empty() && narrow.len() < whole.len());
@@ -1008,18 +1022,12 @@ mod tests {
     }
 
     /// Far time-ratio cells, on real music under noise: they keep every coincidence the near
-    /// cells find and add some on the true line; and they are read only for landmarks whose
-    /// near cells met a rare triplet, so reading every triplet as common reads none of them.
+    /// cells find and add some on the true line; and they are read only where some near probe
+    /// met a rare triplet, so reading every triplet as common reads none of them.
     #[test]
     fn far_ratio_cells_add_true_hits_where_triplets_are_rare() {
-        use crate::fingerprint::{Density, fingerprint};
-        let index = Index::open(std::path::Path::new("testdata/index-v3.earmark")).unwrap();
-        let params = *index.params();
+        let index = fixture_index();
         // testdata/truth.tsv: this clip is deep-path.ogg from 5.5 s, under white noise at 10 dB.
-        let bytes = std::fs::read("testdata/dump/clip-noisy.mp3").unwrap();
-        let limits = crate::config::Limits::default();
-        let (samples, _) =
-            crate::audio::decode_to_vec(&bytes, Some("mp3"), params.sample_rate, &limits).unwrap();
         let track = (0..index.tracks())
             .find(|&t| {
                 index
@@ -1035,13 +1043,7 @@ mod tests {
                 fourth_peak_above,
                 ..QueryParams::default()
             };
-            let mut m = Matcher::new(&index, query);
-            m.add(fingerprint(&samples, &params, Density::query(&query)));
-            m.lookup();
-            let mut hits = std::mem::take(&mut m.hits);
-            hits.sort_unstable();
-            hits.dedup();
-            hits
+            fixture_hits(&index, "clip-noisy.mp3", query)
         };
         let (near, all) = (hits(0.0, 64), hits(0.5, 64));
         assert!(near.iter().all(|h| !h.1.far));
@@ -1050,7 +1052,7 @@ mod tests {
                 .any(|a| a.0 == h.0 && a.1.same_coincidence(&h.1) && !a.1.far)
         };
         assert!(near.iter().all(found), "a near hit went missing");
-        let offset = 5.5 / params.frame_seconds();
+        let offset = 5.5 / index.params().frame_seconds();
         let true_far = all
             .iter()
             .filter(|(t, h)| {
