@@ -200,7 +200,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             // cells) met a rare or empty triplet, and some near probe of its landmark a rare,
             // non-empty one. Where the near ones are common (most are, in a large catalogue) the
             // far ones almost always are too, and would cost a directory read each for nothing;
-            // an empty sibling is where a moved ratio most often left the true key.
+            // an empty sibling is where a moved ratio most often left the true key. (A sibling
+            // that `--key-sample` left out is not looked up, so neither is its far probe; in a
+            // sorted batch, far probes sharing a triplet with a wanted one are read with it.)
             let wanted = |p: &Probe| {
                 self.landmark_rare[p.landmark as usize] && self.rare[p.sibling as usize]
             };
