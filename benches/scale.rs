@@ -74,6 +74,7 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
         span: 2.0 + unit() * (p.zone_frames as f32 - 2.0),
         fourths: [(unit() * 2.0 - 1.0) * p.zone_semitones, 0.0, 0.0, 0.0],
         fourth_count: 1,
+        dense: false,
     }
 }
 

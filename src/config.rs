@@ -306,6 +306,15 @@ pub struct QueryParams {
     pub peaks_per_second: f32,
     /// Anchor fan-out at query time (see [`FingerprintParams::fanout`]).
     pub fanout: u32,
+    /// Peaks per second of the query's dense layer (none where this is at most
+    /// `peaks_per_second` or `dense_fanout` is below 2). Its weaker peaks form triplets of their
+    /// own, looked up in their own cells only ([`QueryParams::at_own_cells`]): where speech or
+    /// a narrow band masks the music, the music's peaks are still local maxima but no longer
+    /// among the strongest (ARCHITECTURE.md, "Dense layer").
+    pub dense_peaks_per_second: f32,
+    /// Zone peaks paired per anchor in the dense layer (every pair not already a core
+    /// triplet).
+    pub dense_fanout: u32,
     /// Largest pitch shift searched for, semitones (a speed change of s shifts pitch by 12·log2 s).
     pub max_pitch_semitones: f32,
     /// Largest tempo or speed change searched for, as a fraction (0.1 = ±10 %).
@@ -369,6 +378,8 @@ impl Default for QueryParams {
         QueryParams {
             peaks_per_second: 15.0,
             fanout: 5,
+            dense_peaks_per_second: 30.0,
+            dense_fanout: 4,
             max_pitch_semitones: 2.5,
             max_tempo_change: 0.1,
             probe_margin: 0.1,
@@ -408,6 +419,18 @@ impl QueryParams {
             || (u64::from(triplet).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
                 % u64::from(self.key_sample)
                 == 0
+    }
+
+    /// The same query looking up only the cells of an unchanged copy: no anchor band or span
+    /// cell beyond the probe margin, and no far time-ratio cell. How the dense layer's
+    /// triplets are looked up.
+    pub fn at_own_cells(&self) -> Self {
+        QueryParams {
+            max_pitch_semitones: 0.0,
+            max_tempo_change: 0.0,
+            ratio_jitter_frames: 0.0,
+            ..*self
+        }
     }
 
     /// The verification window, seconds: `window_seconds` stretched by the key sample.

@@ -165,6 +165,14 @@ pub struct MatchArgs {
     /// Triplets formed per query anchor peak.
     #[arg(long, default_value_t = QueryParams::default().fanout)]
     pub query_fanout: u32,
+    /// Peaks per second of the query's dense layer, whose weaker peaks form extra triplets,
+    /// looked up at the query's own pitch and speed (finds music under speech or through a
+    /// narrow band; 0: none).
+    #[arg(long, default_value_t = QueryParams::default().dense_peaks_per_second)]
+    pub dense_peaks: f32,
+    /// Zone peaks paired per anchor in the dense layer (below 2: no dense layer).
+    #[arg(long, default_value_t = QueryParams::default().dense_fanout)]
+    pub dense_fanout: u32,
     /// A feature this close to a hash cell's edge (fraction of a cell) is also looked up in the
     /// neighbouring cell; 0 looks up one cell per feature.
     #[arg(long, default_value_t = QueryParams::default().probe_margin)]
@@ -198,6 +206,8 @@ impl MatchArgs {
             max_tempo_change: self.max_tempo,
             peaks_per_second: self.query_peaks.max(1.0),
             fanout: self.query_fanout.max(1),
+            dense_peaks_per_second: self.dense_peaks.max(0.0),
+            dense_fanout: self.dense_fanout.min(16),
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
             ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
             fourth_peak_above: self.fourth_peak_above,

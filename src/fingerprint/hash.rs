@@ -347,6 +347,7 @@ mod tests {
             span: 20.0,
             fourths: [7.1, 0.0, 0.0, 0.0],
             fourth_count: 1,
+            dense: false,
         }
     }
 
@@ -536,6 +537,7 @@ mod tests {
             span: 1e6,
             fourths: [90.0, 0.0, 0.0, 0.0],
             fourth_count: 1,
+            dense: false,
         };
         assert!(layout.hash(&wild).0 < 1 << layout.total_bits());
     }

@@ -37,6 +37,9 @@ pub struct Landmark {
     /// hash's fourth peak.
     pub fourths: [f32; MAX_FOURTH_CANDIDATES as usize],
     pub fourth_count: u8,
+    /// Formed only by a query's dense layer ([`Landmarker::with_dense_layer`]): a triplet with
+    /// weaker peaks, looked up in its own cells only (ARCHITECTURE.md, "Dense layer").
+    pub dense: bool,
 }
 
 impl Landmark {
@@ -58,7 +61,13 @@ pub struct Landmarker {
     min_freq_hz: f32,
     /// Peaks whose target zone may still receive peaks, with their frequency in semitones.
     window: VecDeque<(Peak, f32)>,
+    /// Peaks ranked below this in their density block form the core layer (all of them when
+    /// there is no dense layer).
+    core_rank: u16,
+    /// Zone peaks of the dense layer paired per anchor (0: no dense layer).
+    dense_fanout: usize,
     chosen: Vec<usize>,
+    dense_chosen: Vec<usize>,
 }
 
 impl Landmarker {
@@ -74,8 +83,21 @@ impl Landmarker {
             bin_hz: params.bin_hz(),
             min_freq_hz: params.min_freq_hz,
             window: VecDeque::new(),
+            core_rank: u16::MAX,
+            dense_fanout: 0,
             chosen: Vec::with_capacity(16),
+            dense_chosen: Vec::with_capacity(16),
         }
+    }
+
+    /// Adds a dense layer: the peaks come from a denser picker, those ranked below
+    /// `core_per_block` in their block form the core layer's triplets exactly as a landmarker
+    /// fed only them would, and every peak, weak ones too, pairs with the first `fanout` of its
+    /// zone into triplets marked [`Landmark::dense`] (those the core layer did not form).
+    pub fn with_dense_layer(mut self, core_per_block: usize, fanout: u32) -> Self {
+        self.core_rank = core_per_block.min(usize::from(u16::MAX)) as u16;
+        self.dense_fanout = fanout as usize;
+        self
     }
 
     fn semitones(&self, peak: &Peak) -> f32 {
@@ -109,37 +131,65 @@ impl Landmarker {
 
     fn emit_front(&mut self, out: &mut Vec<Landmark>) {
         let (a, sa) = self.window.pop_front().expect("caller checked");
-        self.chosen.clear();
+        let a_core = a.rank < self.core_rank;
+        let mut core = std::mem::take(&mut self.chosen);
+        let mut dense = std::mem::take(&mut self.dense_chosen);
+        core.clear();
+        dense.clear();
         for (i, (p, s)) in self.window.iter().enumerate() {
-            if self.chosen.len() == self.fanout || p.frame > a.frame + self.zone_frames {
+            let core_full = !a_core || core.len() == self.fanout;
+            let dense_full = dense.len() == self.dense_fanout;
+            if (core_full && dense_full) || p.frame > a.frame + self.zone_frames {
                 break;
             }
             if self.in_zone(&a, sa, p, *s) {
-                self.chosen.push(i);
-            }
-        }
-        for (k, &i) in self.chosen.iter().enumerate() {
-            let (b, sb) = self.window[i];
-            for &j in &self.chosen[k + 1..] {
-                let (c, sc) = self.window[j];
-                if c.frame <= b.frame {
-                    continue;
+                if !core_full && p.rank < self.core_rank {
+                    core.push(i);
                 }
-                let span = (c.time - a.time).max(1.0);
-                let mut m = Landmark {
-                    frame: a.frame,
-                    anchor: sa,
-                    interval_b: sb - sa,
-                    interval_c: sc - sa,
-                    ratio: ((b.time - a.time) / span).clamp(0.0, 1.0),
-                    span,
-                    fourths: [0.0; MAX_FOURTH_CANDIDATES as usize],
-                    fourth_count: 0,
-                };
-                self.rank_fourths(&a, sa, c.frame, j, &mut m);
-                out.push(m);
+                if !dense_full {
+                    dense.push(i);
+                }
             }
         }
+        for (k, &i) in core.iter().enumerate() {
+            for &j in &core[k + 1..] {
+                self.emit(&a, sa, i, j, false, out);
+            }
+        }
+        // The dense layer's pairs that the core layer did not form already.
+        for (k, &i) in dense.iter().enumerate() {
+            for &j in &dense[k + 1..] {
+                if !(core.contains(&i) && core.contains(&j)) {
+                    self.emit(&a, sa, i, j, true, out);
+                }
+            }
+        }
+        self.chosen = core;
+        self.dense_chosen = dense;
+    }
+
+    /// The triplet of anchor `a` with the window's peaks `i` (B) and `j` (C), if C is later
+    /// than B.
+    fn emit(&self, a: &Peak, sa: f32, i: usize, j: usize, dense: bool, out: &mut Vec<Landmark>) {
+        let (b, sb) = self.window[i];
+        let (c, sc) = self.window[j];
+        if c.frame <= b.frame {
+            return;
+        }
+        let span = (c.time - a.time).max(1.0);
+        let mut m = Landmark {
+            frame: a.frame,
+            anchor: sa,
+            interval_b: sb - sa,
+            interval_c: sc - sa,
+            ratio: ((b.time - a.time) / span).clamp(0.0, 1.0),
+            span,
+            fourths: [0.0; MAX_FOURTH_CANDIDATES as usize],
+            fourth_count: 0,
+            dense,
+        };
+        self.rank_fourths(a, sa, c.frame, j, &mut m);
+        out.push(m);
     }
 
     /// Fills `m.fourths` with the top zone peaks after C (window position `j`) by the rule.
@@ -154,8 +204,12 @@ impl Landmarker {
             {
                 break;
             }
-            // Strictly later than C: peaks of one frame may come in either order.
-            if d.frame <= c_frame || !self.in_zone(a, sa, d, *sd) {
+            // Strictly later than C: peaks of one frame may come in either order. A core
+            // triplet ranks core peaks only, so it is the triplet the core layer alone forms.
+            if d.frame <= c_frame
+                || (!m.dense && d.rank >= self.core_rank)
+                || !self.in_zone(a, sa, d, *sd)
+            {
                 continue;
             }
             let count = usize::from(m.fourth_count);
@@ -189,6 +243,7 @@ mod tests {
             time: frame as f32,
             freq: bin,
             power: 1.0,
+            rank: 0,
         }
     }
 

@@ -3,7 +3,7 @@
 //! [`spectrum::Spectrogram`] → [`peaks::PeakPicker`] → [`landmark::Landmarker`], all streaming,
 //! wrapped by [`Fingerprinter`]. [`hash::HashLayout`] turns landmarks into index keys. The same
 //! code serves indexing and querying; only the [`Density`] differs (queries are denser so the
-//! index's peaks are, mostly, a subset of theirs).
+//! index's peaks are, mostly, a subset of theirs, and add a dense layer of weaker peaks).
 
 pub mod hash;
 pub mod landmark;
@@ -24,6 +24,11 @@ use spectrum::Spectrogram;
 pub struct Density {
     pub peaks_per_second: f32,
     pub fanout: u32,
+    /// Peaks per second of a dense layer ([`QueryParams::dense_peaks_per_second`]); none
+    /// unless it is denser than `peaks_per_second` and `dense_fanout` is at least 2.
+    pub dense_peaks_per_second: f32,
+    /// Zone peaks paired per anchor in the dense layer.
+    pub dense_fanout: u32,
     /// Fourth-peak candidates per triplet (see [`Landmark::fourths`]).
     pub fourths: u32,
 }
@@ -34,6 +39,8 @@ impl Density {
         Density {
             peaks_per_second: params.peaks_per_second,
             fanout: params.fanout,
+            dense_peaks_per_second: 0.0,
+            dense_fanout: 0,
             fourths: u32::from(params.fourth_peak.is_on()),
         }
     }
@@ -43,8 +50,14 @@ impl Density {
         Density {
             peaks_per_second: q.peaks_per_second,
             fanout: q.fanout,
+            dense_peaks_per_second: q.dense_peaks_per_second,
+            dense_fanout: q.dense_fanout,
             fourths: q.fourth_peak_candidates,
         }
+    }
+
+    fn has_dense_layer(&self) -> bool {
+        self.dense_fanout >= 2 && self.dense_peaks_per_second > self.peaks_per_second
     }
 }
 
@@ -59,10 +72,20 @@ pub struct Fingerprinter {
 
 impl Fingerprinter {
     pub fn new(params: &FingerprintParams, density: Density) -> Self {
+        let mut picker = PeakPicker::new(params, density.peaks_per_second);
+        let mut landmarker = Landmarker::new(params, density.fanout, density.fourths);
+        if density.has_dense_layer() {
+            // One picker at the dense layer's density: the core layer is its top-ranked peaks.
+            picker = PeakPicker::new(params, density.dense_peaks_per_second);
+            landmarker = landmarker.with_dense_layer(
+                peaks::peaks_per_block(params, density.peaks_per_second),
+                density.dense_fanout,
+            );
+        }
         Fingerprinter {
             spectrogram: Spectrogram::new(params),
-            picker: PeakPicker::new(params, density.peaks_per_second),
-            landmarker: Landmarker::new(params, density.fanout, density.fourths),
+            picker,
+            landmarker,
             peaks: Vec::new(),
             landmarks: Vec::new(),
         }
@@ -105,4 +128,45 @@ pub fn fingerprint(samples: &[f32], params: &FingerprintParams, density: Density
     let mut f = Fingerprinter::new(params, density);
     f.push(samples);
     f.finish().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On real music under speech: the dense layer leaves the core layer's triplets exactly as
+    /// they were, and adds triplets of its own, none of them a core one again.
+    #[test]
+    fn a_dense_layer_adds_triplets_and_keeps_the_core_ones() {
+        let params = FingerprintParams::default();
+        let bytes = std::fs::read("testdata/dump/clip-quiet-speech.m4a").unwrap();
+        let limits = crate::config::Limits::default();
+        let (samples, _) =
+            crate::audio::decode_to_vec(&bytes, Some("m4a"), params.sample_rate, &limits).unwrap();
+        let layered = Density::query(&QueryParams::default());
+        assert!(layered.has_dense_layer());
+        let core_only = Density {
+            dense_fanout: 0,
+            ..layered
+        };
+        let all = fingerprint(&samples, &params, layered);
+        let core = fingerprint(&samples, &params, core_only);
+        assert!(core.iter().all(|m| !m.dense));
+        let (dense, kept): (Vec<Landmark>, Vec<Landmark>) = all.into_iter().partition(|m| m.dense);
+        assert_eq!(kept, core);
+        assert!(
+            dense.len() > core.len() / 2,
+            "{} dense, {} core",
+            dense.len(),
+            core.len()
+        );
+        let key = |m: &Landmark| {
+            (
+                m.frame,
+                [m.anchor, m.interval_b, m.interval_c, m.ratio, m.span].map(f32::to_bits),
+            )
+        };
+        let core_keys: std::collections::HashSet<_> = core.iter().map(key).collect();
+        assert!(dense.iter().all(|m| !core_keys.contains(&key(m))));
+    }
 }

@@ -24,6 +24,10 @@ pub struct Peak {
     pub freq: f32,
     /// Power at the maximum (linear).
     pub power: f32,
+    /// Strength rank among the peaks kept in its density block (0: the strongest). A picker
+    /// keeping `n` per block keeps exactly the peaks that one keeping `m < n` would keep, plus
+    /// those ranked `m` and beyond: a query's sparser layer is a filter on its denser one.
+    pub rank: u16,
 }
 
 /// Geometry shared by the streaming picker and the reference.
@@ -47,9 +51,7 @@ impl Shape {
         let hi = (((params.max_freq_hz / bin_hz).floor() as usize) + 1).clamp(lo + 1, nyquist_bin);
         let full_scale = (n / 4.0) * (n / 4.0);
         let block = params.density_block_frames;
-        let per_block = (peaks_per_second as f64 * f64::from(block) * params.frame_seconds())
-            .round()
-            .max(1.0) as usize;
+        let per_block = peaks_per_block(params, peaks_per_second);
         Shape {
             lo,
             hi,
@@ -60,6 +62,14 @@ impl Shape {
             per_block,
         }
     }
+}
+
+/// Peaks a picker at `peaks_per_second` keeps per density block (at least one, at most
+/// `u16::MAX`, so ranks fit a [`Peak`]).
+pub fn peaks_per_block(params: &FingerprintParams, peaks_per_second: f32) -> usize {
+    (f64::from(peaks_per_second) * f64::from(params.density_block_frames) * params.frame_seconds())
+        .round()
+        .clamp(1.0, f64::from(u16::MAX)) as usize
 }
 
 /// Parabolic interpolation of a maximum from its two neighbours (log domain); offset in ±0.5.
@@ -75,7 +85,8 @@ fn vertex(left: Option<f32>, centre: f32, right: Option<f32>) -> f32 {
     (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
 }
 
-/// Keeps the `per_block` strongest candidates and appends them to `out` in time order.
+/// Keeps the `per_block` strongest candidates, ranks them, and appends them to `out` in time
+/// order.
 fn select_strongest(candidates: &mut Vec<Peak>, per_block: usize, out: &mut Vec<Peak>) {
     let by_strength = |a: &Peak, b: &Peak| {
         b.power
@@ -86,6 +97,10 @@ fn select_strongest(candidates: &mut Vec<Peak>, per_block: usize, out: &mut Vec<
     if candidates.len() > per_block {
         candidates.select_nth_unstable_by(per_block, by_strength);
         candidates.truncate(per_block);
+    }
+    candidates.sort_unstable_by(by_strength);
+    for (rank, peak) in candidates.iter_mut().enumerate() {
+        peak.rank = rank as u16;
     }
     candidates.sort_unstable_by(|a, b| a.frame.cmp(&b.frame).then(a.bin.cmp(&b.bin)));
     out.append(candidates);
@@ -199,6 +214,7 @@ impl PeakPicker {
                     time: centre as f32 + vertex(before, v, after),
                     freq: (lo + i) as f32 + vertex(Some(full[i]), v, Some(full[i + 2])),
                     power: v,
+                    rank: 0,
                 });
             }
         }
@@ -297,6 +313,7 @@ pub fn reference_peaks(
                             Some(frame.get(b + 1).copied().unwrap_or(0.0)),
                         ),
                     power: v,
+                    rank: 0,
                 });
             }
         }
@@ -344,6 +361,24 @@ mod tests {
             // Few distinct levels make ties common, which is where the two could differ.
             let frames: Vec<Vec<f32>> = cells.chunks_exact(33).map(|c| c.iter().map(|&x| f32::from(x) * 1000.0).collect()).collect();
             prop_assert_eq!(stream(&frames, &p, pps), reference_peaks(&frames, &p, pps));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_sparser_picker_keeps_the_top_ranked_peaks_of_a_denser_one(
+            cells in proptest::collection::vec(0u8..40, 33..33 * 40),
+            sparse in 5.0f32..200.0,
+            extra in 0.0f32..200.0,
+        ) {
+            let p = small_params();
+            let frames: Vec<Vec<f32>> = cells.chunks_exact(33).map(|c| c.iter().map(|&x| f32::from(x) * 1000.0).collect()).collect();
+            let n = peaks_per_block(&p, sparse);
+            let layer: Vec<Peak> = stream(&frames, &p, sparse + extra)
+                .into_iter()
+                .filter(|pk| usize::from(pk.rank) < n)
+                .collect();
+            prop_assert_eq!(layer, stream(&frames, &p, sparse));
         }
     }
 

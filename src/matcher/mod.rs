@@ -81,6 +81,8 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     index: &'i Index<D>,
     layout: HashLayout,
     query: QueryParams,
+    /// How dense-layer landmarks are looked up ([`QueryParams::at_own_cells`]).
+    dense_query: QueryParams,
     frame_seconds: f64,
     /// One landmark's probe hashes (kept to reuse the allocation).
     probes: Vec<Hash>,
@@ -131,6 +133,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             frame_seconds: params.frame_seconds(),
             index,
             query,
+            dense_query: query.at_own_cells(),
             probes: Vec::new(),
             pending: Vec::new(),
             landmarks: Vec::new(),
@@ -154,7 +157,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         for m in landmarks {
             self.probes.clear();
-            let blocks = self.layout.probes(&m, &self.query, &mut self.probes);
+            // A dense landmark is looked up in its own cells only: its triplets are the weak
+            // peaks of music masked at its own pitch and speed (under speech, a narrow band),
+            // and across every pitch and tempo cell they would triple the probes of a query.
+            let cells = if m.dense {
+                &self.dense_query
+            } else {
+                &self.query
+            };
+            let blocks = self.layout.probes(&m, cells, &mut self.probes);
             let detail = self.layout.detail(&m);
             let landmark = self.landmarks.len() as u32;
             self.landmarks.push(m);
@@ -1030,15 +1041,7 @@ mod tests {
     fn far_ratio_cells_add_true_hits_where_triplets_are_rare() {
         let index = fixture_index();
         // testdata/truth.tsv: this clip is deep-path.ogg from 5.5 s, under white noise at 10 dB.
-        let track = (0..index.tracks())
-            .find(|&t| {
-                index
-                    .track(TrackId(t))
-                    .unwrap()
-                    .id
-                    .ends_with("deep-path.ogg")
-            })
-            .unwrap();
+        let track = fixture_track(&index, "deep-path.ogg");
         let hits = |ratio_jitter_frames: f32, fourth_peak_above: u64| {
             let query = QueryParams {
                 ratio_jitter_frames,
@@ -1054,15 +1057,56 @@ mod tests {
                 .any(|a| a.0 == h.0 && a.1.same_coincidence(&h.1) && !a.1.far)
         };
         assert!(near.iter().all(found), "a near hit went missing");
-        let offset = 5.5 / index.params().frame_seconds();
-        let true_far = all
-            .iter()
-            .filter(|(t, h)| {
-                *t == track && h.far && (f64::from(h.r) - f64::from(h.q) - offset).abs() <= 3.0
-            })
-            .count();
+        let far: Vec<(u32, Hit)> = all.iter().copied().filter(|h| h.1.far).collect();
+        let true_far = on_line(&far, track, 5.5, index.params().frame_seconds());
         assert!(true_far >= 3, "{true_far} far hits on the true line");
         assert!(hits(0.5, 0).iter().all(|h| !h.1.far));
+    }
+
+    /// The index's track whose id ends with `name`.
+    fn fixture_track<D: AsRef<[u8]>>(index: &Index<D>, name: &str) -> u32 {
+        (0..index.tracks())
+            .find(|&t| index.track(TrackId(t)).unwrap().id.ends_with(name))
+            .unwrap()
+    }
+
+    /// Hits of `track` within 3 frames (the inlier tolerance) of the line `r = q + offset`,
+    /// offset in seconds.
+    fn on_line(hits: &[(u32, Hit)], track: u32, offset: f64, frame_seconds: f64) -> usize {
+        let offset = offset / frame_seconds;
+        hits.iter()
+            .filter(|(t, h)| *t == track && (f64::from(h.r) - f64::from(h.q) - offset).abs() <= 3.0)
+            .count()
+    }
+
+    /// The dense layer, on real music under speech: it keeps every coincidence of the core
+    /// layer and adds some on the true line.
+    #[test]
+    fn the_dense_layer_adds_true_hits_under_speech() {
+        let index = fixture_index();
+        // testdata/truth.tsv: this clip is siege.ogg from 11.75 s, under speech 6 dB quieter.
+        let track = fixture_track(&index, "siege.ogg");
+        let hits = |dense_fanout: u32| {
+            let query = QueryParams {
+                dense_fanout,
+                ..QueryParams::default()
+            };
+            fixture_hits(&index, "clip-quiet-speech.m4a", query)
+        };
+        let (core, all) = (hits(0), hits(QueryParams::default().dense_fanout));
+        assert!(
+            core.iter().all(|h| all.binary_search(h).is_ok()),
+            "a core hit went missing"
+        );
+        let frame = index.params().frame_seconds();
+        let (before, after) = (
+            on_line(&core, track, 11.75, frame),
+            on_line(&all, track, 11.75, frame),
+        );
+        assert!(
+            after >= before + 8,
+            "{before} true-line hits, {after} with the dense layer"
+        );
     }
 
     /// A xorshift generator of numbers below `n`, for randomised tests.
