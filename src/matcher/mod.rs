@@ -26,9 +26,11 @@ pub use line::{Hit, Line};
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
-/// Lines a window may start besides those its segments already follow: a looped passage
-/// rarely plays more often within one window's reach of the query.
-const MAX_NEW_LINES_PER_WINDOW: usize = 8;
+/// Lines a window may start besides those its segments already follow. A 10 s query cut from
+/// a passage looped every 2 s (ufoai's MarineUrbanWarfare) fits 13 of its repeats almost
+/// equally, and lines are found in order of raw hit count, not score: with 8, the true
+/// position was left out once (BENCHMARKS.md, session 7).
+const MAX_NEW_LINES_PER_WINDOW: usize = 16;
 /// Hits of one match agree on the pitch shift within this many quarter semitones...
 const PITCH_TOLERANCE: i16 = 2;
 /// ...and on the time scale within this many span units (1.5 % each).
