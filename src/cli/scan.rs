@@ -250,8 +250,10 @@ fn journal_path(output: &Path) -> PathBuf {
     crate::index::builder::sibling(output, ".journal")
 }
 
-/// What a scan's answers depend on: the journal's first line.
-#[derive(Debug, Serialize, Deserialize)]
+/// What a scan's answers depend on: the journal's first line. It is read back as plain JSON,
+/// not as this struct, so that a journal written before a setting existed differs in that
+/// setting (missing, `null`) instead of failing to parse.
+#[derive(Debug, Serialize)]
 struct Settings {
     earmark: String,
     /// The index's size in tracks, postings and bytes: `index --append` changes all three.
@@ -265,12 +267,6 @@ struct Settings {
     max_item_bytes: u64,
     max_audio_seconds: f64,
     min_audio_seconds: f64,
-}
-
-/// The journal's first line: `{"settings": {...}}`.
-#[derive(Deserialize)]
-struct SettingsLine {
-    settings: Settings,
 }
 
 impl Settings {
@@ -293,13 +289,11 @@ impl Settings {
         serde_json::json!({ "settings": self }).to_string()
     }
 
-    /// The first setting (as `name: journal's value, this run's value`) that differs.
-    fn first_difference(&self, journal: &Settings) -> Option<String> {
-        let (mine, theirs) = (
-            serde_json::to_value(self).expect("plain data"),
-            serde_json::to_value(journal).expect("plain data"),
-        );
-        first_difference(&theirs, &mine, "")
+    /// The first setting (as `name: journal's value, this run's value`) that differs from the
+    /// journal's (`{"settings": {...}}`).
+    fn first_difference(&self, journal: &serde_json::Value) -> Option<String> {
+        let mine = serde_json::to_value(self).expect("plain data");
+        first_difference(journal, &mine, "")
     }
 }
 
@@ -351,11 +345,12 @@ fn resume_state(output: &Path, journal: &Path, settings: &Settings) -> anyhow::R
         Err(e) => return Err(e).with_context(|| format!("reading {}", journal.display())),
     };
     let mut lines = lines.iter().peekable();
-    match lines
+    let recorded = lines
         .peek()
-        .and_then(|l| serde_json::from_str::<SettingsLine>(l).ok())
-    {
-        Some(SettingsLine { settings: before }) => {
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|mut line| line.get_mut("settings").map(serde_json::Value::take));
+    match recorded {
+        Some(before) => {
             lines.next();
             if let Some(difference) = settings.first_difference(&before) {
                 anyhow::bail!(

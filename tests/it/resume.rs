@@ -107,6 +107,27 @@ fn resume_with_other_settings_is_refused_and_changes_nothing() {
         journal
     );
 
+    // A journal written before a setting existed lacks it: a difference too, not a journal
+    // without settings (whose resume would warn and start again from nothing).
+    let journal_path = dir.path().join("out.jsonl.journal");
+    let text = String::from_utf8(journal.clone()).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let mut older: serde_json::Value = serde_json::from_str(first).unwrap();
+    older["settings"]["query"]
+        .as_object_mut()
+        .unwrap()
+        .remove("dense_peaks_per_second");
+    std::fs::write(&journal_path, format!("{older}\n{rest}")).unwrap();
+    let out = earmark().args(args(&["--resume"])).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("query.dense_peaks_per_second: null in the journal, 30.0 now"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out_path).unwrap(), before);
+    std::fs::write(&journal_path, &journal).unwrap();
+
     // The same settings resume: the one item is done, nothing is added.
     let out = earmark().args(args(&["--resume"])).output().unwrap();
     assert_eq!(
