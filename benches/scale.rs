@@ -194,9 +194,10 @@ fn main() {
         .unwrap_or(2048);
     let params = FingerprintParams::default();
     // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above[,fourth
-    // peak candidates[,ratio jitter]]]" changes the query density (and how common a triplet
-    // must be before only its fourth peaks are read, how many the query offers, and the ratio
-    // jitter); several settings separated by ';' are timed on one build, a row each.
+    // peak candidates[,ratio jitter[,dense layer peaks per second]]]]" changes the query
+    // density (and how common a triplet must be before only its fourth peaks are read, how
+    // many the query offers, the ratio jitter, and the dense layer: 0 for none); several
+    // settings separated by ';' are timed on one build, a row each.
     let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_QUERY") {
         Ok(list) => list
             .split(';')
@@ -215,6 +216,9 @@ fn main() {
                     ratio_jitter_frames: v
                         .get(5)
                         .map_or(QueryParams::default().ratio_jitter_frames, |&j| j),
+                    dense_peaks_per_second: v
+                        .get(6)
+                        .map_or(QueryParams::default().dense_peaks_per_second, |&d| d),
                     ..QueryParams::default()
                 };
                 (spec.trim().to_string(), q)

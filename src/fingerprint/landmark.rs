@@ -337,6 +337,46 @@ mod tests {
     }
 
     #[test]
+    fn a_dense_layer_pairs_weak_peaks_and_leaves_the_core_triplets_alone() {
+        let p = FingerprintParams::default();
+        let ranked = |frame: u32, bin: f32, rank: u16| Peak {
+            rank,
+            ..peak(frame, bin)
+        };
+        // A weak peak (rank 5) between a strong anchor and two strong partners; ranks below 3
+        // are the core layer's.
+        let peaks = [
+            ranked(0, 16.0, 0),
+            ranked(4, 17.0, 5),
+            ranked(8, 18.0, 1),
+            ranked(12, 19.0, 2),
+        ];
+        let run = |mut l: Landmarker, only_core: bool| {
+            let mut out = Vec::new();
+            for pk in peaks.into_iter().filter(|pk| !only_core || pk.rank < 3) {
+                l.push(pk, &mut out);
+            }
+            l.finish(&mut out);
+            out
+        };
+        let layered = run(Landmarker::new(&p, 2, 1).with_dense_layer(3, 3), false);
+        let mut got: Vec<_> = layered
+            .iter()
+            .map(|m| (m.frame, m.span as u32, m.dense))
+            .collect();
+        got.sort_unstable();
+        // Core: A with B and C. Dense: A with the weak peak and B or C (A with B and C is core
+        // already), and the weak peak, as an anchor, with B and C.
+        assert_eq!(
+            got,
+            [(0, 8, true), (0, 12, false), (0, 12, true), (4, 8, true)]
+        );
+        // The core triplets are those of a landmarker fed the core peaks alone.
+        let core: Vec<Landmark> = layered.into_iter().filter(|m| !m.dense).collect();
+        assert_eq!(core, run(Landmarker::new(&p, 2, 1), true));
+    }
+
+    #[test]
     fn peaks_outside_the_zone_are_ignored() {
         let p = FingerprintParams::default();
         let mut l = Landmarker::new(&p, 3, 1);

@@ -72,11 +72,11 @@ pub struct Fingerprinter {
 
 impl Fingerprinter {
     pub fn new(params: &FingerprintParams, density: Density) -> Self {
-        let mut picker = PeakPicker::new(params, density.peaks_per_second);
         let mut landmarker = Landmarker::new(params, density.fanout, density.fourths);
+        let mut picked = density.peaks_per_second;
         if density.has_dense_layer() {
             // One picker at the dense layer's density: the core layer is its top-ranked peaks.
-            picker = PeakPicker::new(params, density.dense_peaks_per_second);
+            picked = density.dense_peaks_per_second;
             landmarker = landmarker.with_dense_layer(
                 peaks::peaks_per_block(params, density.peaks_per_second),
                 density.dense_fanout,
@@ -84,7 +84,7 @@ impl Fingerprinter {
         }
         Fingerprinter {
             spectrogram: Spectrogram::new(params),
-            picker,
+            picker: PeakPicker::new(params, picked),
             landmarker,
             peaks: Vec::new(),
             landmarks: Vec::new(),

@@ -351,6 +351,15 @@ mod tests {
         }
     }
 
+    /// Frames of 33 bins from `cells`, whose few distinct levels make ties common (which is
+    /// where a streaming picker and the reference could differ).
+    fn spectrogram_of(cells: &[u8]) -> Vec<Vec<f32>> {
+        cells
+            .chunks_exact(33)
+            .map(|c| c.iter().map(|&x| f32::from(x) * 1000.0).collect())
+            .collect()
+    }
+
     proptest! {
         #[test]
         fn streaming_equals_reference(
@@ -358,13 +367,10 @@ mod tests {
             pps in 5.0f32..400.0,
         ) {
             let p = small_params();
-            // Few distinct levels make ties common, which is where the two could differ.
-            let frames: Vec<Vec<f32>> = cells.chunks_exact(33).map(|c| c.iter().map(|&x| f32::from(x) * 1000.0).collect()).collect();
+            let frames = spectrogram_of(&cells);
             prop_assert_eq!(stream(&frames, &p, pps), reference_peaks(&frames, &p, pps));
         }
-    }
 
-    proptest! {
         #[test]
         fn a_sparser_picker_keeps_the_top_ranked_peaks_of_a_denser_one(
             cells in proptest::collection::vec(0u8..40, 33..33 * 40),
@@ -372,7 +378,7 @@ mod tests {
             extra in 0.0f32..200.0,
         ) {
             let p = small_params();
-            let frames: Vec<Vec<f32>> = cells.chunks_exact(33).map(|c| c.iter().map(|&x| f32::from(x) * 1000.0).collect()).collect();
+            let frames = spectrogram_of(&cells);
             let n = peaks_per_block(&p, sparse);
             let layer: Vec<Peak> = stream(&frames, &p, sparse + extra)
                 .into_iter()
