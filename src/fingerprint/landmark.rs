@@ -247,26 +247,34 @@ mod tests {
         }
     }
 
+    /// Every landmark `l` forms from `peaks`.
+    fn landmarks_of(mut l: Landmarker, peaks: impl IntoIterator<Item = Peak>) -> Vec<Landmark> {
+        let mut out = Vec::new();
+        for pk in peaks {
+            l.push(pk, &mut out);
+        }
+        l.finish(&mut out);
+        out
+    }
+
     #[test]
     fn forms_triplets_from_the_first_peaks_of_the_zone() {
         let p = FingerprintParams {
             fourth_peak: FourthPeak::First,
             ..FingerprintParams::default()
         };
-        let mut l = Landmarker::new(&p, 3, 1);
-        let mut out = Vec::new();
         // 16 bins is 125 Hz at 7.8125 Hz per bin, so frequency 32 bins is 12 semitones up.
-        for pk in [
-            peak(0, 16.0),
-            peak(10, 32.0),
-            peak(20, 16.0),
-            peak(30, 24.0),
-            peak(40, 20.0),
-            peak(200, 16.0),
-        ] {
-            l.push(pk, &mut out);
-        }
-        l.finish(&mut out);
+        let out = landmarks_of(
+            Landmarker::new(&p, 3, 1),
+            [
+                peak(0, 16.0),
+                peak(10, 32.0),
+                peak(20, 16.0),
+                peak(30, 24.0),
+                peak(40, 20.0),
+                peak(200, 16.0),
+            ],
+        );
         let first: Vec<_> = out.iter().filter(|m| m.frame == 0).collect();
         assert_eq!(first.len(), 3, "three chosen peaks make three pairs");
         let m = first[0];
@@ -311,13 +319,10 @@ mod tests {
                 fourth_peak: rule,
                 ..params
             };
-            let mut l = Landmarker::new(&p, 2, fourths);
-            let mut out = Vec::new();
-            for pk in peaks {
-                l.push(pk, &mut out);
-            }
-            l.finish(&mut out);
-            out.into_iter().find(|m| m.frame == 0).unwrap()
+            landmarks_of(Landmarker::new(&p, 2, fourths), peaks)
+                .into_iter()
+                .find(|m| m.frame == 0)
+                .unwrap()
         };
         let strongest = first_triplet(FourthPeak::Strongest, 3);
         let expected = [semis(18.0), semis(19.0), semis(21.0)];
@@ -351,15 +356,7 @@ mod tests {
             ranked(8, 18.0, 1),
             ranked(12, 19.0, 2),
         ];
-        let run = |mut l: Landmarker, only_core: bool| {
-            let mut out = Vec::new();
-            for pk in peaks.into_iter().filter(|pk| !only_core || pk.rank < 3) {
-                l.push(pk, &mut out);
-            }
-            l.finish(&mut out);
-            out
-        };
-        let layered = run(Landmarker::new(&p, 2, 1).with_dense_layer(3, 3), false);
+        let layered = landmarks_of(Landmarker::new(&p, 2, 1).with_dense_layer(3, 3), peaks);
         let mut got: Vec<_> = layered
             .iter()
             .map(|m| (m.frame, m.span as u32, m.dense))
@@ -373,20 +370,19 @@ mod tests {
         );
         // The core triplets are those of a landmarker fed the core peaks alone.
         let core: Vec<Landmark> = layered.into_iter().filter(|m| !m.dense).collect();
-        assert_eq!(core, run(Landmarker::new(&p, 2, 1), true));
+        let core_peaks = peaks.into_iter().filter(|pk| pk.rank < 3);
+        assert_eq!(core, landmarks_of(Landmarker::new(&p, 2, 1), core_peaks));
     }
 
     #[test]
     fn peaks_outside_the_zone_are_ignored() {
         let p = FingerprintParams::default();
-        let mut l = Landmarker::new(&p, 3, 1);
-        let mut out = Vec::new();
         // 13 semitones up is outside the ±12 semitone zone.
         let far = 16.0 * 2f32.powf(13.0 / 12.0);
-        for pk in [peak(0, 16.0), peak(5, far), peak(6, 17.0), peak(7, 18.0)] {
-            l.push(pk, &mut out);
-        }
-        l.finish(&mut out);
+        let out = landmarks_of(
+            Landmarker::new(&p, 3, 1),
+            [peak(0, 16.0), peak(5, far), peak(6, 17.0), peak(7, 18.0)],
+        );
         assert_eq!(out.iter().filter(|m| m.frame == 0).count(), 1);
     }
 }
