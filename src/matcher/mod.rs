@@ -159,9 +159,10 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
         for m in landmarks {
             self.probes.clear();
-            // A dense landmark is looked up in its own cells only: its triplets are the weak
-            // peaks of music masked at its own pitch and speed (under speech, a narrow band),
-            // and across every pitch and tempo cell they would triple the probes of a query.
+            // A dense landmark is looked up in its own cells only: the dense layer is for music
+            // masked by other sound (speech, a narrow band) at the query's own pitch and speed,
+            // and probed across every pitch and tempo cell its triplets would triple a query's
+            // probes for one query more found (ARCHITECTURE.md, "Dense layer").
             let cells = if m.dense {
                 &self.dense_query
             } else {
