@@ -4,8 +4,10 @@
 //!    triplet whole, a common one (more than [`QueryParams::fourth_peak_above`] postings) only
 //!    where its fourth peak is one the query offers ([`HashLayout::fourth_cells`]). A short
 //!    triplet's far time-ratio cells ([`QueryParams::ratio_jitter_frames`]) are read only where
-//!    they are rare and their near sibling (the same other cells) was too. Every posting becomes a
-//!    [`Hit`] `(query frame, reference frame)` for its track.
+//!    they are rare and their near sibling (the same other cells) was too. A dense-layer
+//!    landmark ([`Landmark::dense`]) is looked up in its own cells only
+//!    ([`QueryParams::at_own_cells`]). Every posting becomes a [`Hit`] `(query frame, reference
+//!    frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
 //! 3. **Verification.** A window's line must gather the score of its transform (one more for a
