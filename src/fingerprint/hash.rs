@@ -47,6 +47,11 @@ impl Detail {
         let span = (self.0 & 0xff) as i16 - (stored.0 & 0xff) as i16;
         (pitch, span)
     }
+
+    /// The anchor's pitch cell, quarter semitones above `min_freq_hz`.
+    pub fn anchor_cell(self) -> u8 {
+        (self.0 >> 8) as u8
+    }
 }
 
 /// Bits of a [`Detail`].

@@ -18,7 +18,15 @@ pub struct Hit {
     /// Found through a time-ratio cell beyond the probe margin (a wider search, which a
     /// changed copy pays for with a higher threshold: `Transform::min_score_found`).
     pub far: bool,
+    /// The query anchor's pitch cell (quarter semitones): with `q`, which query peak this
+    /// evidence rests on, so that matches of two tracks resting on the same peaks can be told
+    /// from two recordings heard together (`matcher::suppress_shadows`).
+    pub anchor: u8,
 }
+
+// A query gathers millions of hits at scale (with their track, 20 bytes each): the anchor cell
+// fits in what was padding.
+const _: () = assert!(std::mem::size_of::<Hit>() == 16);
 
 impl Hit {
     /// The same query frame, reference frame, pitch and span: one coincidence, however found.

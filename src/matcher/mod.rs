@@ -18,6 +18,9 @@
 //! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
 //!    refitted by least squares; separate lines of a track (a track played twice) or separate
 //!    tracks (a medley) stay separate matches.
+//! 5. **Shadows.** A weaker match of another track under a stronger one is dropped when it is
+//!    four times weaker or rests on the stronger one's query peaks (a passage two catalogue
+//!    tracks share): `suppress_shadows`.
 
 pub mod line;
 
@@ -302,6 +305,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                     pitch,
                     span,
                     far: probe.far,
+                    anchor: probe.detail.anchor_cell(),
                 },
             ));
         }
@@ -309,17 +313,18 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.
     pub fn finish(&mut self) -> Vec<Match> {
-        let mut matches = Vec::new();
+        let mut found = Vec::new();
         let min = self.query.min_evidence();
         self.lookup();
         let hits = std::mem::take(&mut self.hits);
         for_each_track(hits, self.index.tracks() as usize, min, |track, run| {
             // No window can verify a line unless `min` hits agree on a pitch shift.
             if densest_pitch(run).is_some_and(|(_, n)| n >= min) {
-                self.resolve_track(TrackId(track), run, &mut matches);
+                self.resolve_track(TrackId(track), run, &mut found);
             }
         });
-        suppress_shadows(&mut matches);
+        suppress_shadows(&mut found);
+        let mut matches: Vec<Match> = found.into_iter().map(|c| c.m).collect();
         matches.sort_by(|a, b| {
             a.item_start
                 .total_cmp(&b.item_start)
@@ -409,7 +414,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         (hits, pitch)
     }
 
-    fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Match>) {
+    fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Candidate>) {
         let q = &self.query;
         let window = window_frames(q, self.frame_seconds);
         let tolerance = f64::from(q.inlier_tolerance_frames);
@@ -511,7 +516,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if score < Transform::of(speed, pitch).min_score_found(q, widened) {
                 continue;
             }
-            found.push(Match {
+            let m = Match {
                 track,
                 score: score as u32,
                 confidence: s.confidence,
@@ -522,7 +527,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 speed,
                 pitch,
                 also_at: Vec::new(),
-            });
+            };
+            found.push(Candidate::new(m, &s.inliers));
         }
         out.extend(fold_repeats(found));
     }
@@ -534,6 +540,49 @@ const REPEAT_RATIO: u32 = 2;
 /// Places of a repeat closer than this, seconds, are one place.
 const REPEAT_MERGE_SECONDS: f64 = 0.5;
 
+/// A match with the query peaks it rests on, until matches are compared with each other.
+#[derive(Debug)]
+struct Candidate {
+    m: Match,
+    /// The query anchors of its inliers, `(frame << 8) | pitch cell`, ascending and distinct.
+    anchors: Vec<u64>,
+}
+
+impl Candidate {
+    fn new(m: Match, inliers: &[Hit]) -> Self {
+        let mut anchors: Vec<u64> = inliers
+            .iter()
+            .map(|h| u64::from(h.q) << 8 | u64::from(h.anchor))
+            .collect();
+        anchors.sort_unstable();
+        anchors.dedup();
+        Candidate { m, anchors }
+    }
+
+    /// How many of this candidate's query anchors `other` rests on too.
+    fn shared_anchors(&self, other: &Candidate) -> usize {
+        let (mut i, mut j, mut n) = (0, 0, 0);
+        while i < self.anchors.len() && j < other.anchors.len() {
+            match self.anchors[i].cmp(&other.anchors[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => (i, j, n) = (i + 1, j + 1, n + 1),
+            }
+        }
+        n
+    }
+
+    /// Seconds of the item that this candidate and `other` both cover.
+    fn overlap(&self, other: &Candidate) -> f64 {
+        (self.m.item_end.min(other.m.item_end) - self.m.item_start.max(other.m.item_start)).max(0.0)
+    }
+
+    /// Whether at least half of this candidate's stretch of the item lies under `other`.
+    fn under(&self, other: &Candidate) -> bool {
+        2.0 * self.overlap(other) >= self.m.item_end - self.m.item_start
+    }
+}
+
 /// Folds matches of one track that cover the same stretch of the item into the strongest of
 /// them, whose `also_at` lists where the others place the stretch's start in the track. A
 /// passage the track repeats (a loop, a chorus) fits every repeat; which one the item copied is
@@ -542,30 +591,30 @@ const REPEAT_MERGE_SECONDS: f64 = 0.5;
 /// line, a drum loop), or one that would place the stretch's start before the track's (only its
 /// later part recurs, at the track's opening), is folded in without being listed; places closer
 /// than half a second are listed once.
-fn fold_repeats(mut found: Vec<Match>) -> Vec<Match> {
+fn fold_repeats(mut found: Vec<Candidate>) -> Vec<Candidate> {
     found.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then(a.item_start.total_cmp(&b.item_start))
+        b.m.score
+            .cmp(&a.m.score)
+            .then(a.m.item_start.total_cmp(&b.m.item_start))
     });
-    let mut kept: Vec<Match> = Vec::with_capacity(found.len());
-    for m in found {
-        let overlap =
-            |k: &Match| (m.item_end.min(k.item_end) - m.item_start.max(k.item_start)).max(0.0);
-        match kept
-            .iter_mut()
-            .find(|k| 2.0 * overlap(k) >= m.item_end - m.item_start)
-        {
+    let mut kept: Vec<Candidate> = Vec::with_capacity(found.len());
+    for c in found {
+        match kept.iter_mut().find(|k| c.under(k)) {
             Some(k) => {
-                let at = m.track_start + (k.item_start - m.item_start) * m.speed;
-                if at >= -REPEAT_MERGE_SECONDS && m.score * REPEAT_RATIO >= k.score {
-                    k.also_at.push((at.max(0.0) * 1000.0).round() / 1000.0);
+                let (m, best) = (&c.m, &mut k.m);
+                let at = m.track_start + (best.item_start - m.item_start) * m.speed;
+                if at >= -REPEAT_MERGE_SECONDS && m.score * REPEAT_RATIO >= best.score {
+                    best.also_at.push((at.max(0.0) * 1000.0).round() / 1000.0);
                 }
+                // The track's evidence in this stretch, wherever in the track it fits.
+                k.anchors.extend_from_slice(&c.anchors);
+                k.anchors.sort_unstable();
+                k.anchors.dedup();
             }
-            None => kept.push(m),
+            None => kept.push(c),
         }
     }
-    for k in &mut kept {
+    for k in kept.iter_mut().map(|k| &mut k.m) {
         k.also_at.sort_by(f64::total_cmp);
         k.also_at.dedup_by(|b, a| *b - *a < REPEAT_MERGE_SECONDS);
         let best = k.track_start;
@@ -638,20 +687,31 @@ impl Transform {
 
 /// A match this many times weaker than an overlapping match of another track is dropped...
 const SHADOW_RATIO: u32 = 4;
+/// ...and so is a weaker one that rests on the stronger one's query peaks: at least this
+/// fraction (1/n) of its anchors are the stronger match's too.
+const SHARED_EVIDENCE_RATIO: usize = 2;
 
-/// ...when at least half of its time range lies under the stronger one. Within a soundtrack, a
-/// strong match's passage often echoes briefly in another track (a shared motif); two recordings
-/// really mixed together, or two versions of one recording, are both strong.
-fn suppress_shadows(matches: &mut Vec<Match>) {
-    let strong = matches.clone();
-    matches.retain(|m| {
-        !strong.iter().any(|s| {
-            let overlap = (m.item_end.min(s.item_end) - m.item_start.max(s.item_start)).max(0.0);
-            s.track != m.track
-                && s.score >= SHADOW_RATIO * m.score
-                && 2.0 * overlap >= m.item_end - m.item_start
-        })
-    });
+/// Drops the matches that a stronger match of another track overshadows, covering at least
+/// half of their time range. Within a soundtrack, a strong match's passage often echoes briefly
+/// in another track (a shared motif), or two tracks share a whole passage (ufoai's
+/// MarineUrbanWarfare and MarineBacktheAttack): the item's audio that fits the weaker track is
+/// then the same audio that fits the stronger one better, and naming both would accuse a
+/// recording on evidence that another explains. Two recordings really mixed together rest on
+/// different peaks of the item and both stay, however unequal; two versions of one recording
+/// that fit equally well both stay too, since nothing tells which was copied.
+fn suppress_shadows(found: &mut Vec<Candidate>) {
+    let mut drop = vec![false; found.len()];
+    for (i, weak) in found.iter().enumerate() {
+        drop[i] = found.iter().any(|strong| {
+            strong.m.track != weak.m.track
+                && strong.m.score > weak.m.score
+                && weak.under(strong)
+                && (strong.m.score >= SHADOW_RATIO * weak.m.score
+                    || SHARED_EVIDENCE_RATIO * weak.shared_anchors(strong) >= weak.anchors.len())
+        });
+    }
+    let mut drop = drop.into_iter();
+    found.retain(|_| !drop.next().unwrap_or(false));
 }
 
 /// The verification window in frames.
@@ -926,17 +986,44 @@ mod tests {
         }
     }
 
+    /// A candidate whose query anchors are `anchors`.
+    fn c(m: Match, anchors: impl IntoIterator<Item = u64>) -> Candidate {
+        let mut anchors: Vec<u64> = anchors.into_iter().collect();
+        anchors.sort_unstable();
+        Candidate { m, anchors }
+    }
+
     #[test]
     fn weak_echoes_under_a_strong_match_are_dropped_but_medleys_stay() {
         let mut v = vec![
-            m(0, 60, 0.0, 10.0),
-            m(1, 10, 2.0, 4.0),
-            m(2, 40, 9.0, 20.0),
-            m(3, 30, 0.0, 10.0),
+            c(m(0, 60, 0.0, 10.0), 0..60),
+            c(m(1, 10, 2.0, 4.0), 100..110),
+            c(m(2, 40, 9.0, 20.0), 200..240),
+            c(m(3, 30, 0.0, 10.0), 300..330),
         ];
         suppress_shadows(&mut v);
-        let tracks: Vec<u32> = v.iter().map(|x| x.track.0).collect();
+        let tracks: Vec<u32> = v.iter().map(|x| x.m.track.0).collect();
         assert_eq!(tracks, vec![0, 2, 3]);
+    }
+
+    /// A weaker match resting on the same query peaks as a stronger one of another track is the
+    /// same audio fitting a shared passage; one resting on other peaks is another recording.
+    #[test]
+    fn a_match_on_a_stronger_ones_peaks_is_dropped_and_one_on_its_own_peaks_stays() {
+        let suppressed = |weak: Candidate| {
+            let mut v = vec![c(m(0, 30, 0.0, 10.0), 0..30), weak];
+            suppress_shadows(&mut v);
+            v.len() == 1
+        };
+        // Half of its anchors are the stronger match's: dropped.
+        assert!(suppressed(c(m(1, 20, 1.0, 9.0), (20..30).chain(100..110))));
+        // Fewer than half: kept, however much weaker (up to the shadow ratio).
+        assert!(!suppressed(c(m(1, 20, 1.0, 9.0), (21..30).chain(100..111))));
+        assert!(!suppressed(c(m(1, 8, 1.0, 9.0), 100..108)));
+        // As strong, on the very same peaks: two versions of one recording, both kept.
+        assert!(!suppressed(c(m(1, 30, 0.0, 10.0), 0..30)));
+        // On the same peaks but mostly elsewhere in the item: kept.
+        assert!(!suppressed(c(m(1, 20, 6.0, 20.0), 0..20)));
     }
 
     #[test]
@@ -974,9 +1061,12 @@ mod tests {
 
     #[test]
     fn repeats_fold_into_the_best_place_and_only_strong_ones_are_listed() {
-        let at = |score: u32, item_start: f64, track_start: f64| Match {
-            track_start,
-            ..m(0, score, item_start, item_start + 8.0)
+        let at = |score: u32, item_start: f64, track_start: f64| {
+            let m = Match {
+                track_start,
+                ..m(0, score, item_start, item_start + 8.0)
+            };
+            c(m, [score.into()])
         };
         let folded = fold_repeats(vec![
             at(20, 0.0, 30.0),  // a full repeat: listed at 30
@@ -987,10 +1077,14 @@ mod tests {
             at(25, 20.0, 70.0), // another stretch of the item: its own match
         ]);
         assert_eq!(folded.len(), 2, "{folded:?}");
-        assert_eq!((folded[0].score, folded[0].track_start), (40, 10.0));
-        assert_eq!(folded[0].also_at, vec![30.0]);
-        assert_eq!((folded[1].score, folded[1].item_start), (25, 20.0));
-        assert!(folded[1].also_at.is_empty());
+        let (best, other) = (&folded[0].m, &folded[1].m);
+        assert_eq!((best.score, best.track_start), (40, 10.0));
+        assert_eq!(best.also_at, vec![30.0]);
+        assert_eq!((other.score, other.item_start), (25, 20.0));
+        assert!(other.also_at.is_empty());
+        // The folded matches' evidence is the best place's.
+        assert_eq!(folded[0].anchors, vec![12, 20, 25, 30, 40]);
+        assert_eq!(folded[1].anchors, vec![25]);
     }
 
     /// The hits (sorted, without repeats) of a shipped dump clip against the v3 fixture index,
@@ -1114,6 +1208,85 @@ mod tests {
         );
     }
 
+    /// Two catalogue tracks sharing a passage, on real music: a query cut from the passage names
+    /// only the track that explains it best, while a second recording mixed into the query is
+    /// still named beside it.
+    #[test]
+    fn a_shared_passage_names_the_track_that_explains_it_and_mixes_name_both() {
+        use crate::fingerprint::{Density, Fingerprinter, HashLayout, fingerprint};
+        use crate::index::{IndexBuilder, TrackEntry};
+        let params = crate::config::FingerprintParams::default();
+        let rate = params.sample_rate as usize;
+        let decode = |name: &str| {
+            let file = std::path::Path::new("testdata/catalogue").join(name);
+            let bytes = std::fs::read(&file).unwrap();
+            let ext = file.extension().and_then(|e| e.to_str());
+            let limits = crate::config::Limits::default();
+            crate::audio::decode_to_vec(&bytes, ext, params.sample_rate, &limits)
+                .unwrap()
+                .0
+        };
+        let (battle, siege, basrah) = (
+            decode("wesnoth/battle.ogg"),
+            decode("wesnoth/siege.ogg"),
+            decode("ufoai/basrah.mp3"),
+        );
+        let secs = |audio: &[f32], from: usize, to: usize| audio[from * rate..to * rate].to_vec();
+        // "borrowed" opens with 5 s of battle, from 10 s, then goes on with siege.
+        let borrowed = [secs(&battle, 10, 15), secs(&siege, 0, 25)].concat();
+        let dir = tempfile::tempdir().unwrap();
+        let build = |tracks: &[(&str, &[f32])]| {
+            let path = dir.path().join(format!("{}.earmark", tracks.len()));
+            let mut builder = IndexBuilder::new(params, 1 << 30, dir.path().join("runs")).unwrap();
+            let layout = HashLayout::new(&params);
+            for (id, audio) in tracks {
+                let mut fp = Fingerprinter::new(&params, Density::index(&params));
+                fp.push(audio);
+                let (landmarks, frames) = fp.finish();
+                let keyed: Vec<_> = landmarks.iter().map(|m| layout.keyed(m)).collect();
+                let entry = TrackEntry {
+                    id: (*id).into(),
+                    external_id: String::new(),
+                    frames: frames as u32,
+                };
+                builder.add_track(entry, &keyed).unwrap();
+            }
+            builder.finish(&path).unwrap();
+            Index::open(&path).unwrap()
+        };
+        let named = |index: &Index<memmap2::Mmap>, query: &[f32]| {
+            let q = QueryParams::default();
+            let mut matcher = Matcher::new(index, q);
+            matcher.add(fingerprint(query, &params, Density::query(&q)));
+            let mut names: Vec<String> = matcher
+                .finish()
+                .iter()
+                .map(|m| index.track(m.track).unwrap().id.to_string())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        // 10 s of battle from 8 s: the 5 s that "borrowed" holds lie inside.
+        let passage = secs(&battle, 8, 18);
+        let alone = build(&[("borrowed", &borrowed)]);
+        assert_eq!(named(&alone, &passage), ["borrowed"], "the passage fits it");
+        let index = build(&[
+            ("battle", &battle),
+            ("borrowed", &borrowed),
+            ("basrah", &basrah),
+        ]);
+        assert_eq!(named(&index, &passage), ["battle"]);
+        // Mixed under basrah at 0.7 against 0.3, battle is the weaker match (about a third of
+        // basrah's score), yet it rests on peaks of its own: both are named.
+        let mixed: Vec<f32> = passage
+            .iter()
+            .zip(secs(&basrah, 10, 20))
+            .map(|(a, b)| 0.3 * a + 0.7 * b)
+            .collect();
+        assert_eq!(named(&index, &mixed), ["basrah", "battle"]);
+    }
+
     /// A xorshift generator of numbers below `n`, for randomised tests.
     fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
         move |n| {
@@ -1139,6 +1312,7 @@ mod tests {
                         pitch: next(3) as i16 - 1,
                         span: 0,
                         far: next(4) == 0,
+                        anchor: next(2) as u8,
                     };
                     (next(tracks as u64) as u32, hit)
                 })
