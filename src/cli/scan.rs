@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::{Format, Status};
 use crate::QueryParams;
 use crate::index::Index;
+use crate::matcher;
 use crate::report::{Csv, Human, JsonLines, Outcome, Reporter, Summary};
 use crate::scan::{self, ScanOptions, Shard};
 
@@ -256,6 +257,9 @@ fn journal_path(output: &Path) -> PathBuf {
 #[derive(Debug, Serialize)]
 struct Settings {
     earmark: String,
+    /// Which matches a given index and query yield ([`matcher::REVISION`]): a code change that
+    /// alters them, without a version bump, still stops a resume from mixing two runs' answers.
+    matcher: u32,
     /// The index's size in tracks, postings and bytes: `index --append` changes all three.
     index: [u64; 3],
     format: String,
@@ -275,6 +279,7 @@ impl Settings {
             .map_or_else(String::new, |v| v.get_name().to_string());
         Settings {
             earmark: env!("CARGO_PKG_VERSION").to_string(),
+            matcher: matcher::REVISION,
             index: [u64::from(index.tracks()), index.postings(), index.size()],
             format,
             shard: options.shard.map(|s| [s.index, s.count]),

@@ -29,6 +29,11 @@ use crate::fingerprint::{Detail, Hash, HashLayout, Landmark};
 use crate::index::{Index, Posting, Postings, TrackId};
 pub use line::{Hit, Line};
 
+/// Changes with every change to which matches an index and a query yield (a scan's resume
+/// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
+/// session 7's dense layer; 2: shadows found by shared query peaks.
+pub const REVISION: u32 = 2;
+
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
 /// Lines a window may start besides those its segments already follow. A 10 s query cut from

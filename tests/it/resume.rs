@@ -126,6 +126,18 @@ fn resume_with_other_settings_is_refused_and_changes_nothing() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(&out_path).unwrap(), before);
+
+    // A journal of an earmark whose matcher gave other answers, under the same version.
+    let mut older: serde_json::Value = serde_json::from_str(first).unwrap();
+    let revision = earmark::matcher::REVISION;
+    older["settings"]["matcher"] = (revision - 1).into();
+    std::fs::write(&journal_path, format!("{older}\n{rest}")).unwrap();
+    let out = earmark().args(args(&["--resume"])).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let named = format!("matcher: {} in the journal, {revision} now", revision - 1);
+    assert!(stderr.contains(&named), "{stderr}");
+    assert_eq!(std::fs::read(&out_path).unwrap(), before);
     std::fs::write(&journal_path, &journal).unwrap();
 
     // The same settings resume: the one item is done, nothing is added.
