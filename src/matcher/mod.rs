@@ -693,8 +693,11 @@ impl Transform {
 /// A match this many times weaker than an overlapping match of another track is dropped...
 const SHADOW_RATIO: u32 = 4;
 /// ...and so is a weaker one that rests on the stronger one's query peaks: at least this
-/// fraction (1/n) of its anchors are the stronger match's too.
+/// fraction (1/n) of its anchors are the stronger match's too...
 const SHARED_EVIDENCE_RATIO: usize = 2;
+/// ...and the stronger one scores at least a quarter more (`SHARED_MARGIN.0 / .1` times): a
+/// score is a count, whose chance part varies by about its square root (a quarter of 16).
+const SHARED_MARGIN: (u32, u32) = (5, 4);
 
 /// Drops the matches that a stronger match of another track overshadows, covering at least
 /// half of their time range. Within a soundtrack, a strong match's passage often echoes briefly
@@ -703,16 +706,19 @@ const SHARED_EVIDENCE_RATIO: usize = 2;
 /// then the same audio that fits the stronger one better, and naming both would accuse a
 /// recording on evidence that another explains. Two recordings really mixed together rest on
 /// different peaks of the item and both stay, however unequal; two versions of one recording
-/// that fit equally well both stay too, since nothing tells which was copied.
+/// that fit about equally well both stay too, since nothing tells which was copied.
 fn suppress_shadows(found: &mut Vec<Candidate>) {
     let mut drop = vec![false; found.len()];
     for (i, weak) in found.iter().enumerate() {
         drop[i] = found.iter().any(|strong| {
-            strong.m.track != weak.m.track
-                && strong.m.score > weak.m.score
-                && weak.under(strong)
-                && (strong.m.score >= SHADOW_RATIO * weak.m.score
-                    || SHARED_EVIDENCE_RATIO * weak.shared_anchors(strong) >= weak.anchors.len())
+            let (s, w) = (strong.m.score, weak.m.score);
+            if strong.m.track == weak.m.track || s <= w || !weak.under(strong) {
+                return false;
+            }
+            let faint = s >= SHADOW_RATIO * w;
+            let on_its_peaks = SHARED_MARGIN.1 * s >= SHARED_MARGIN.0 * w
+                && SHARED_EVIDENCE_RATIO * weak.shared_anchors(strong) >= weak.anchors.len();
+            faint || on_its_peaks
         });
     }
     let mut drop = drop.into_iter();
@@ -1025,8 +1031,10 @@ mod tests {
         // Fewer than half: kept, however much weaker (up to the shadow ratio).
         assert!(!suppressed(c(m(1, 20, 1.0, 9.0), (21..30).chain(100..111))));
         assert!(!suppressed(c(m(1, 8, 1.0, 9.0), 100..108)));
-        // As strong, on the very same peaks: two versions of one recording, both kept.
+        // About as strong, on the very same peaks: two versions of one recording, both kept.
         assert!(!suppressed(c(m(1, 30, 0.0, 10.0), 0..30)));
+        assert!(!suppressed(c(m(1, 25, 0.0, 10.0), 0..25)));
+        assert!(suppressed(c(m(1, 24, 0.0, 10.0), 0..24)));
         // On the same peaks but mostly elsewhere in the item: kept.
         assert!(!suppressed(c(m(1, 20, 6.0, 20.0), 0..20)));
     }
