@@ -19,8 +19,8 @@
 //!    refitted by least squares; separate lines of a track (a track played twice) or separate
 //!    tracks (a medley) stay separate matches.
 //! 5. **Shadows.** A weaker match of another track under a stronger one is dropped when it is
-//!    four times weaker or rests on the stronger one's query peaks (a passage two catalogue
-//!    tracks share): `suppress_shadows`.
+//!    four times weaker, or clearly weaker and resting on the stronger one's query peaks (a
+//!    passage two catalogue tracks share): `suppress_shadows`.
 
 pub mod line;
 
@@ -696,7 +696,8 @@ const SHADOW_RATIO: u32 = 4;
 /// fraction (1/n) of its anchors are the stronger match's too...
 const SHARED_EVIDENCE_RATIO: usize = 2;
 /// ...and the stronger one scores at least a quarter more (`SHARED_MARGIN.0 / .1` times): a
-/// score is a count, whose chance part varies by about its square root (a quarter of 16).
+/// score is a count, whose chance part varies by about its square root, a quarter of a score of
+/// 16 (scores near the thresholds are 8–20).
 const SHARED_MARGIN: (u32, u32) = (5, 4);
 
 /// Drops the matches that a stronger match of another track overshadows, covering at least
@@ -1095,7 +1096,7 @@ mod tests {
         assert_eq!(best.also_at, vec![30.0]);
         assert_eq!((other.score, other.item_start), (25, 20.0));
         assert!(other.also_at.is_empty());
-        // The folded matches' evidence is the best place's.
+        // The folded matches' evidence joins the best place's.
         assert_eq!(folded[0].anchors, vec![12, 20, 25, 30, 40]);
         assert_eq!(folded[1].anchors, vec![25]);
     }
