@@ -340,6 +340,11 @@ pub struct QueryParams {
     /// rather than all of them, however large the catalogue grows; below it, a triplet is read
     /// whole and the fourth peak need not have survived.
     pub fourth_peak_above: u64,
+    /// The same limit for the dense layer's triplets, higher: a dense landmark is looked up in
+    /// its own cells only, one probe where a core landmark has about 17, so reading its
+    /// triplets whole costs little, and under speech or noise a masked passage's fourth peak
+    /// rarely survives with the other three (ARCHITECTURE.md, "Dense layer").
+    pub dense_fourth_peak_above: u64,
     /// The query's candidates for the index's fourth peak: the top this many zone peaks after C
     /// by the index's [`FourthPeak`] rule (the query is denser than the index, and a
     /// degradation adds and removes peaks, so the index's fourth peak may rank second or third).
@@ -386,6 +391,7 @@ impl Default for QueryParams {
             ratio_jitter_frames: 0.5,
             common_hash_share: 5e-5,
             fourth_peak_above: 64,
+            dense_fourth_peak_above: 1024,
             fourth_peak_candidates: 3,
             window_seconds: 12.0,
             key_sample: 1,

@@ -187,6 +187,10 @@ pub struct MatchArgs {
     /// would, in twice the time; 0 reads every triplet that way).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
     pub fourth_peak_above: u64,
+    /// The same for the dense layer's triplets, each looked up in its own cells only, so
+    /// reading them whole costs little: it finds music under speech in a large catalogue.
+    #[arg(long, default_value_t = QueryParams::default().dense_fourth_peak_above)]
+    pub dense_fourth_peak_above: u64,
     /// Zone peaks after C that the query offers as the index's fourth peak (the strongest, or the
     /// first in an index built with that rule).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_candidates)]
@@ -212,6 +216,7 @@ impl MatchArgs {
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
             ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
             fourth_peak_above: self.fourth_peak_above,
+            dense_fourth_peak_above: self.dense_fourth_peak_above,
             fourth_peak_candidates: self
                 .fourth_peak_candidates
                 .clamp(1, crate::fingerprint::landmark::MAX_FOURTH_CANDIDATES),

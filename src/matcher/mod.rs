@@ -31,7 +31,8 @@ pub use line::{Hit, Line};
 
 /// Changes with every change to which matches an index and a query yield (a scan's resume
 /// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
-/// session 7's dense layer; 2: shadows found by shared query peaks.
+/// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
+/// up to [`QueryParams::dense_fourth_peak_above`].
 pub const REVISION: u32 = 2;
 
 /// Matches less certain than this are not reported.
@@ -121,6 +122,8 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     common_cap: u64,
     /// Triplets with more postings than this are read only at the query's fourth peaks.
     narrow_above: u64,
+    /// The same for dense-layer landmarks ([`QueryParams::dense_fourth_peak_above`]).
+    dense_narrow_above: u64,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -135,10 +138,10 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             .abs()
             .ceil() as i16
             + SPAN_TOLERANCE as i16;
-        let narrow_above = if layout.fourth_bits() > 0 {
-            query.fourth_peak_above
+        let (narrow_above, dense_narrow_above) = if layout.fourth_bits() > 0 {
+            (query.fourth_peak_above, query.dense_fourth_peak_above)
         } else {
-            u64::MAX
+            (u64::MAX, u64::MAX)
         };
         Matcher {
             layout,
@@ -157,6 +160,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             max_span,
             common_cap: query.max_postings_per_hash(index.postings()),
             narrow_above,
+            dense_narrow_above,
             speeds: line::speeds(
                 f64::from(query.max_tempo_change),
                 f64::from(window_frames(&query, params.frame_seconds())) / 2.0,
@@ -253,13 +257,33 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if same[0].far {
                 continue;
             }
+            // Dense landmarks read fuller triplets whole (in a sorted batch, a triplet may have
+            // probes of both layers: the core ones are read at their fourth peaks below).
+            let dense_whole = whole.remaining() <= self.dense_narrow_above;
+            let read_whole = |m: &Landmark| dense_whole && m.dense;
+            if same
+                .iter()
+                .any(|p| read_whole(&self.landmarks[p.landmark as usize]))
+            {
+                for posting in whole {
+                    for probe in same {
+                        if read_whole(&self.landmarks[probe.landmark as usize]) {
+                            self.hit(posting, probe);
+                        }
+                    }
+                }
+            }
             // A common triplet: only the fourth peaks each probe's landmark offers (worked out
             // here, as most triplets of a small catalogue are rare).
             let mut cells = std::mem::take(&mut self.fourth_cells);
             cells.clear();
             cells.extend(same.iter().map(|probe| {
                 let m = &self.landmarks[probe.landmark as usize];
-                self.layout.fourth_cells(m, &self.query)
+                if read_whole(m) {
+                    0
+                } else {
+                    self.layout.fourth_cells(m, &self.query)
+                }
             }));
             // A search per cell (sweeping the whole triplet instead and keeping the offered
             // cells cost more at 10^8 postings, BENCHMARKS.md: the bucket is in cache after the
@@ -1219,6 +1243,44 @@ mod tests {
         assert!(
             after >= before + 8,
             "{before} true-line hits, {after} with the dense layer"
+        );
+    }
+
+    /// In a large catalogue nearly every triplet is read only at its fourth peaks, and a passage
+    /// masked by speech rarely keeps all four; the dense layer's triplets are read whole below
+    /// their own, higher limit. On the fixture index, with every core triplet read at its fourth
+    /// peaks as in a large catalogue: reading the dense ones whole keeps every coincidence and
+    /// adds true ones under speech.
+    #[test]
+    fn dense_triplets_read_whole_add_true_hits_where_triplets_are_common() {
+        let index = fixture_index();
+        // testdata/truth.tsv: this clip is siege.ogg from 11.75 s, under speech 6 dB quieter.
+        let track = fixture_track(&index, "siege.ogg");
+        let hits = |dense_fourth_peak_above: u64| {
+            let query = QueryParams {
+                fourth_peak_above: 0,
+                dense_fourth_peak_above,
+                ..QueryParams::default()
+            };
+            fixture_hits(&index, "clip-quiet-speech.m4a", query)
+        };
+        let (narrow, whole) = (
+            hits(0),
+            hits(QueryParams::default().dense_fourth_peak_above),
+        );
+        assert!(
+            narrow.iter().all(|h| whole.binary_search(h).is_ok()),
+            "a hit went missing"
+        );
+        let frame = index.params().frame_seconds();
+        let (before, after) = (
+            on_line(&narrow, track, 11.75, frame),
+            on_line(&whole, track, 11.75, frame),
+        );
+        // 19 and 23 when written.
+        assert!(
+            after >= before + 3,
+            "{before} true-line hits, {after} with dense triplets read whole"
         );
     }
 
