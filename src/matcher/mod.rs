@@ -1216,30 +1216,37 @@ mod tests {
             .count()
     }
 
+    /// Hits on the true line of the quiet-speech clip (testdata/truth.tsv: siege.ogg from
+    /// 11.75 s, under speech 6 dB quieter) looked up with `fewer` and with `more`, after checking
+    /// that `more` keeps every hit of `fewer`.
+    fn speech_clip_true_hits(fewer: QueryParams, more: QueryParams) -> (usize, usize) {
+        let index = fixture_index();
+        let track = fixture_track(&index, "siege.ogg");
+        let clip = "clip-quiet-speech.m4a";
+        let (a, b) = (
+            fixture_hits(&index, clip, fewer),
+            fixture_hits(&index, clip, more),
+        );
+        assert!(
+            a.iter().all(|h| b.binary_search(h).is_ok()),
+            "a hit went missing"
+        );
+        let frame = index.params().frame_seconds();
+        (
+            on_line(&a, track, 11.75, frame),
+            on_line(&b, track, 11.75, frame),
+        )
+    }
+
     /// The dense layer, on real music under speech: it keeps every coincidence of the core
     /// layer and adds some on the true line.
     #[test]
     fn the_dense_layer_adds_true_hits_under_speech() {
-        let index = fixture_index();
-        // testdata/truth.tsv: this clip is siege.ogg from 11.75 s, under speech 6 dB quieter.
-        let track = fixture_track(&index, "siege.ogg");
-        let hits = |dense_fanout: u32| {
-            let query = QueryParams {
-                dense_fanout,
-                ..QueryParams::default()
-            };
-            fixture_hits(&index, "clip-quiet-speech.m4a", query)
+        let core = QueryParams {
+            dense_fanout: 0,
+            ..QueryParams::default()
         };
-        let (core, all) = (hits(0), hits(QueryParams::default().dense_fanout));
-        assert!(
-            core.iter().all(|h| all.binary_search(h).is_ok()),
-            "a core hit went missing"
-        );
-        let frame = index.params().frame_seconds();
-        let (before, after) = (
-            on_line(&core, track, 11.75, frame),
-            on_line(&all, track, 11.75, frame),
-        );
+        let (before, after) = speech_clip_true_hits(core, QueryParams::default());
         assert!(
             after >= before + 8,
             "{before} true-line hits, {after} with the dense layer"
@@ -1253,30 +1260,15 @@ mod tests {
     /// adds true ones under speech.
     #[test]
     fn dense_triplets_read_whole_add_true_hits_where_triplets_are_common() {
-        let index = fixture_index();
-        // testdata/truth.tsv: this clip is siege.ogg from 11.75 s, under speech 6 dB quieter.
-        let track = fixture_track(&index, "siege.ogg");
-        let hits = |dense_fourth_peak_above: u64| {
-            let query = QueryParams {
-                fourth_peak_above: 0,
-                dense_fourth_peak_above,
-                ..QueryParams::default()
-            };
-            fixture_hits(&index, "clip-quiet-speech.m4a", query)
+        let large = QueryParams {
+            fourth_peak_above: 0,
+            ..QueryParams::default()
         };
-        let (narrow, whole) = (
-            hits(0),
-            hits(QueryParams::default().dense_fourth_peak_above),
-        );
-        assert!(
-            narrow.iter().all(|h| whole.binary_search(h).is_ok()),
-            "a hit went missing"
-        );
-        let frame = index.params().frame_seconds();
-        let (before, after) = (
-            on_line(&narrow, track, 11.75, frame),
-            on_line(&whole, track, 11.75, frame),
-        );
+        let narrow = QueryParams {
+            dense_fourth_peak_above: 0,
+            ..large
+        };
+        let (before, after) = speech_clip_true_hits(narrow, large);
         // 19 and 23 when written.
         assert!(
             after >= before + 3,
