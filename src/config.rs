@@ -343,7 +343,8 @@ pub struct QueryParams {
     /// The same limit for the dense layer's triplets, higher: a dense landmark is looked up in
     /// its own cells only, one probe where a core landmark has about 17, so reading its
     /// triplets whole costs little, and under speech or noise a masked passage's fourth peak
-    /// rarely survives with the other three (ARCHITECTURE.md, "Dense layer").
+    /// rarely survives with the other three (ARCHITECTURE.md, "Dense layer"). A dense triplet
+    /// is read whole up to the larger of the two limits.
     pub dense_fourth_peak_above: u64,
     /// The query's candidates for the index's fourth peak: the top this many zone peaks after C
     /// by the index's [`FourthPeak`] rule (the query is denser than the index, and a
