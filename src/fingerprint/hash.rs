@@ -43,7 +43,7 @@ impl Detail {
     /// How a query landmark's detail differs from a stored one: the pitch shift in quarter
     /// semitones and the log span ratio in span-byte units (query minus stored, for both).
     pub fn since(self, stored: Detail) -> (i16, i16) {
-        let pitch = (self.0 >> 8) as i16 - (stored.0 >> 8) as i16;
+        let pitch = i16::from(self.anchor_cell()) - i16::from(stored.anchor_cell());
         let span = (self.0 & 0xff) as i16 - (stored.0 & 0xff) as i16;
         (pitch, span)
     }

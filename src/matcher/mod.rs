@@ -637,11 +637,13 @@ fn fold_repeats(mut found: Vec<Candidate>) -> Vec<Candidate> {
                 }
                 // The track's evidence in this stretch, wherever in the track it fits.
                 k.anchors.extend_from_slice(&c.anchors);
-                k.anchors.sort_unstable();
-                k.anchors.dedup();
             }
             None => kept.push(c),
         }
+    }
+    for anchors in kept.iter_mut().map(|k| &mut k.anchors) {
+        anchors.sort_unstable();
+        anchors.dedup();
     }
     for k in kept.iter_mut().map(|k| &mut k.m) {
         k.also_at.sort_by(f64::total_cmp);
