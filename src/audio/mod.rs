@@ -13,6 +13,7 @@ pub mod resample;
 
 use std::io::ErrorKind;
 
+use symphonia::core::audio::{Audio, GenericAudioBufferRef};
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::common::Limit;
@@ -120,8 +121,14 @@ pub fn decode<'s>(
                 Ok(buf) => {
                     let spec = buf.spec();
                     let (r, ch) = (spec.rate(), spec.channels().count().max(1));
-                    buf.copy_to_vecs_planar(&mut planes);
-                    downmix(&planes[..ch.min(planes.len())], &mut mono);
+                    // Decoders that produce f32 (MP3, AAC, Vorbis) are read in place; the
+                    // others are converted first.
+                    if let GenericAudioBufferRef::F32(b) = &buf {
+                        downmix((0..ch).filter_map(|i| b.plane(i)), &mut mono);
+                    } else {
+                        buf.copy_to_vecs_planar(&mut planes);
+                        downmix(planes.iter().take(ch).map(Vec::as_slice), &mut mono);
+                    }
                     channels = ch;
                     Ok(r)
                 }
@@ -275,21 +282,32 @@ fn open_track(format: &dyn FormatReader) -> Result<(u32, TrackDecoder, usize, Op
 
 /// Averages planar channels into `mono` (replacing its contents). Plane by plane, so the
 /// loops vectorise.
-fn downmix(planes: &[Vec<f32>], mono: &mut Vec<f32>) {
+/// The mean of the channels, in one pass for the common stereo case. The sum runs in channel
+/// order and is scaled once, so every path gives the same bits.
+fn downmix<'a>(planes: impl IntoIterator<Item = &'a [f32]>, mono: &mut Vec<f32>) {
     mono.clear();
-    let Some((first, rest)) = planes.split_first() else {
+    let mut planes = planes.into_iter();
+    let Some(first) = planes.next() else {
         return;
     };
-    mono.extend_from_slice(first);
-    for plane in rest {
+    let Some(second) = planes.next() else {
+        mono.extend_from_slice(first);
+        return;
+    };
+    let Some(third) = planes.next() else {
+        mono.extend(first.iter().zip(second).map(|(a, b)| (a + b) * 0.5));
+        return;
+    };
+    mono.extend(first.iter().zip(second).map(|(a, b)| a + b));
+    let mut channels = 2;
+    for plane in std::iter::once(third).chain(planes) {
         for (m, s) in mono.iter_mut().zip(plane) {
             *m += s;
         }
+        channels += 1;
     }
-    if !rest.is_empty() {
-        let scale = 1.0 / planes.len() as f32;
-        mono.iter_mut().for_each(|m| *m *= scale);
-    }
+    let scale = 1.0 / channels as f32;
+    mono.iter_mut().for_each(|m| *m *= scale);
 }
 
 #[cfg(test)]
@@ -299,10 +317,12 @@ mod tests {
     #[test]
     fn downmix_averages_channels() {
         let mut mono = Vec::new();
-        downmix(&[vec![1.0, 0.5, -1.0], vec![0.0, 0.5, 1.0]], &mut mono);
+        downmix([&[1.0, 0.5, -1.0][..], &[0.0, 0.5, 1.0]], &mut mono);
         assert_eq!(mono, vec![0.5, 0.5, 0.0]);
-        downmix(&[vec![0.25, 0.5]], &mut mono);
+        downmix([&[0.25, 0.5][..]], &mut mono);
         assert_eq!(mono, vec![0.25, 0.5]);
+        downmix([&[3.0, 0.0][..], &[0.0, 3.0], &[3.0, -3.0]], &mut mono);
+        assert_eq!(mono, vec![2.0, 0.0]);
     }
 
     #[test]
