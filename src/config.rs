@@ -370,6 +370,13 @@ pub struct QueryParams {
     /// a chance line must fall in the one unchanged cell of the speed-and-pitch space searched,
     /// not anywhere in it (ARCHITECTURE.md, "Thresholds by transform").
     pub min_inliers_unchanged: u32,
+    /// Distinct pitches (quarter-semitone cells of the query's anchor peaks) a match's inliers
+    /// must start from. A repeated note, or a note and its octave, played at some tempo lines
+    /// up with any other such figure at a similar tempo, once pitch and tempo may change, and
+    /// gathers as many inliers as it has repeats: on the issue-3 corpus every chance line
+    /// scoring 6 or more rested on at most 4 pitches, nearly every right answer on more
+    /// (ARCHITECTURE.md, "Evidence from several pitches").
+    pub min_pitches: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
     /// Probes gathered before they are looked up together in hash order (1: each landmark's
@@ -396,8 +403,9 @@ impl Default for QueryParams {
             fourth_peak_candidates: 3,
             window_seconds: 12.0,
             key_sample: 1,
-            min_inliers: 10,
-            min_inliers_unchanged: 8,
+            min_inliers: 7,
+            min_inliers_unchanged: 6,
+            min_pitches: 5,
             inlier_tolerance_frames: 3.0,
             probe_batch: 1,
         }

@@ -153,6 +153,10 @@ pub struct MatchArgs {
     /// than --min-score.
     #[arg(long, default_value_t = QueryParams::default().min_inliers_unchanged)]
     pub min_score_unchanged: u32,
+    /// Distinct pitches (quarter semitones) among the query peaks a match rests on: fewer is a
+    /// repeated note or two lining up with another such figure, not a copy (1: no such rule).
+    #[arg(long, default_value_t = QueryParams::default().min_pitches)]
+    pub min_pitches: u32,
     /// Largest pitch shift searched for, in semitones.
     #[arg(long, default_value_t = QueryParams::default().max_pitch_semitones)]
     pub max_pitch: f32,
@@ -207,6 +211,7 @@ impl MatchArgs {
         QueryParams {
             min_inliers: self.min_score.max(1),
             min_inliers_unchanged: self.min_score_unchanged.max(1),
+            min_pitches: self.min_pitches,
             max_pitch_semitones: self.max_pitch,
             max_tempo_change: self.max_tempo,
             peaks_per_second: self.query_peaks.max(1.0),

@@ -249,8 +249,8 @@ struct MaxScratch {
 /// pass turns maxima over windows of `k` into maxima over `2k` (`m[i] = max(m[i], m[i+k])`),
 /// and the last takes two overlapping windows of the largest power of two. Every pass is
 /// independent per element, so it runs in vector lanes; the O(n) prefix and suffix maxima of van
-/// Herk / Gil-Werman it replaced are a chain of dependent `max`es, and cost 5x as much here
-/// (r = 10, 475 bins).
+/// Herk / Gil-Werman it replaced are a chain of dependent `max`es: with them, `push_frame` took
+/// 2.9 % of an MP3 pipeline's cycles, and 0.8 % with this (r = 10, 475 bins; BENCHMARKS.md).
 fn sliding_max(values: &[f32], r: usize, out: &mut [f32], s: &mut MaxScratch) {
     let w = 2 * r + 1;
     let n = values.len();

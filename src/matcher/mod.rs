@@ -32,8 +32,9 @@ pub use line::{Hit, Line};
 /// Changes with every change to which matches an index and a query yield (a scan's resume
 /// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
 /// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
-/// up to [`QueryParams::dense_fourth_peak_above`].
-pub const REVISION: u32 = 2;
+/// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
+/// ([`QueryParams::min_pitches`]), and lower minimum scores.
+pub const REVISION: u32 = 3;
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
@@ -542,7 +543,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 f64::from(s.pitch) / 4.0,
             );
             let widened = s.inliers.iter().any(|h| h.far);
-            if score < Transform::of(speed, pitch).min_score_found(q, widened) {
+            if score < Transform::of(speed, pitch).min_score_found(q, widened)
+                || pitches_of(&s.inliers) < q.min_pitches as usize
+            {
                 continue;
             }
             let m = Match {
@@ -894,6 +897,14 @@ fn dedup_sorted(run: &mut [Hit]) -> &[Hit] {
     &run[..len]
 }
 
+/// How many distinct query pitches (anchor cells) the hits start from.
+fn pitches_of(hits: &[Hit]) -> usize {
+    let mut seen = [false; 256];
+    hits.iter()
+        .filter(|h| !std::mem::replace(&mut seen[usize::from(h.anchor)], true))
+        .count()
+}
+
 /// The hits sharing the most common pitch shift (within the tolerance), in their order.
 fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
     let Some((pitch, _)) = densest_pitch(hits) else {
@@ -1097,6 +1108,45 @@ mod tests {
             let extra = usize::from(t != Unchanged);
             assert_eq!(t.min_score_found(&q, true), t.min_score(&q) + extra);
         }
+    }
+
+    /// A figure of one or two notes repeated at a steady tempo lines up with any such figure of a
+    /// catalogue track at a similar tempo and gathers one hit per repeat; a copy's hits start
+    /// from many pitches. The same line of 16 hits, with its query anchors on two pitches and
+    /// then on sixteen.
+    #[test]
+    fn a_line_resting_on_a_note_or_two_is_not_a_match() {
+        let index = fixture_index();
+        let find = |cells: &dyn Fn(u32) -> u8, query: QueryParams| {
+            let mut m = Matcher::new(&index, query);
+            m.hits = (0..16u32)
+                .map(|i| {
+                    let q = 40 + 14 * i;
+                    let h = Hit {
+                        q,
+                        r: q + 300,
+                        anchor: cells(i),
+                        ..Hit::default()
+                    };
+                    (0, h)
+                })
+                .collect();
+            m.finish()
+        };
+        let (octave, melody) = (
+            |i: u32| if i.is_multiple_of(2) { 97 } else { 143 },
+            |i: u32| 60 + 5 * i as u8,
+        );
+        let q = QueryParams::default();
+        assert!(find(&octave, q).is_empty());
+        let found = find(&melody, q);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].track, found[0].score), (TrackId(0), 16));
+        let off = QueryParams {
+            min_pitches: 1,
+            ..q
+        };
+        assert_eq!(find(&octave, off).len(), 1, "the rule is what drops it");
     }
 
     #[test]
