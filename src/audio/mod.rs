@@ -280,10 +280,9 @@ fn open_track(format: &dyn FormatReader) -> Result<(u32, TrackDecoder, usize, Op
     Ok((track.id, decoder, channels, declared))
 }
 
-/// Averages planar channels into `mono` (replacing its contents). Plane by plane, so the
-/// loops vectorise.
-/// The mean of the channels, in one pass for the common stereo case. The sum runs in channel
-/// order and is scaled once, so every path gives the same bits.
+/// Averages planar channels into `mono` (replacing its contents): plane by plane, so the loops
+/// vectorise, and stereo (the common case) in one pass. The sum runs in channel order and is
+/// scaled once, so every path gives the same bits.
 fn downmix<'a>(planes: impl IntoIterator<Item = &'a [f32]>, mono: &mut Vec<f32>) {
     mono.clear();
     let mut planes = planes.into_iter();

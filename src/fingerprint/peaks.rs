@@ -3,8 +3,8 @@
 //!
 //! The neighbourhood maximum is separable: a sliding maximum over frequency per frame (doubling
 //! passes that run in vector lanes), then a comparison against the few frames around the
-//! centre, done only for cells that survived the frequency test. [`reference_peaks`] is the brute-force
-//! definition; tests hold the two equal.
+//! centre, done only for cells that survived the frequency test. [`reference_peaks`] is the
+//! brute-force definition; tests hold the two equal.
 
 use crate::config::FingerprintParams;
 
