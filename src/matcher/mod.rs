@@ -378,12 +378,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         // Cheap tests before the line search, which dominates the cost when many tracks share
         // hashes: the hits must agree on a pitch shift, and enough of those must fall within
         // the offset drift that the searched speeds allow.
-        let pitched = pitch_consistent(hits);
-        if anchors_of(&pitched) < min || !offsets_cluster(&pitched, centre, search.drift, min) {
+        let pitched = &mut search.pitched;
+        pitch_consistent(hits, pitched);
+        if anchors_of(pitched) < min
+            || !offsets_cluster(pitched, search.drift, min, &mut search.offsets)
+        {
             return None;
         }
         let best = line::best_line(
-            &pitched,
+            pitched,
             centre,
             search.speeds,
             tolerance,
@@ -459,6 +462,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             min_span,
             track_frames,
             scratch: Vec::new(),
+            pitched: Vec::new(),
+            offsets: Vec::new(),
         };
         let mut segments: Vec<Segment> = Vec::new();
         let mut found = Vec::new();
@@ -769,6 +774,10 @@ struct LineSearch<'s> {
     min_span: u32,
     track_frames: u32,
     scratch: Vec<f64>,
+    /// The hits of a window that share its commonest pitch shift, and their offsets (kept to
+    /// reuse the allocations: a track's windows try up to 16 new lines each).
+    pitched: Vec<Hit>,
+    offsets: Vec<i64>,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -905,15 +914,17 @@ fn pitches_of(hits: &[Hit]) -> usize {
         .count()
 }
 
-/// The hits sharing the most common pitch shift (within the tolerance), in their order.
-fn pitch_consistent(hits: &[Hit]) -> Vec<Hit> {
+/// The hits sharing the most common pitch shift (within the tolerance), in their order, into
+/// `out` (replacing its contents).
+fn pitch_consistent(hits: &[Hit], out: &mut Vec<Hit>) {
+    out.clear();
     let Some((pitch, _)) = densest_pitch(hits) else {
-        return Vec::new();
+        return;
     };
-    hits.iter()
-        .copied()
-        .filter(|h| (i32::from(h.pitch) - pitch).abs() <= i32::from(PITCH_TOLERANCE))
-        .collect()
+    out.extend(
+        hits.iter()
+            .filter(|h| (i32::from(h.pitch) - pitch).abs() <= i32::from(PITCH_TOLERANCE)),
+    );
 }
 
 /// The centre of the pitch interval of width 2·tolerance holding the most hits (the lowest such
@@ -949,17 +960,16 @@ fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
     Some((best_at as i32 + t + lo - 2 * t, best as usize))
 }
 
-/// Whether at least `min` hits have offsets `r - (q - centre)` within one interval of width
-/// `2·drift`: a necessary condition for a line with that many hits at any searched speed.
-fn offsets_cluster(hits: &[Hit], centre: f64, drift: f64, min: usize) -> bool {
-    let mut offsets: Vec<f64> = hits
-        .iter()
-        .map(|h| f64::from(h.r) - (f64::from(h.q) - centre))
-        .collect();
-    offsets.sort_unstable_by(f64::total_cmp);
+/// Whether at least `min` hits have offsets `r - q` within one interval of width `2·drift`: a
+/// necessary condition for a line with that many hits at any searched speed. Offsets are whole
+/// frames, so they sort as integers; `scratch` keeps the allocation.
+fn offsets_cluster(hits: &[Hit], drift: f64, min: usize, scratch: &mut Vec<i64>) -> bool {
+    scratch.clear();
+    scratch.extend(hits.iter().map(|h| i64::from(h.r) - i64::from(h.q)));
+    scratch.sort_unstable();
     let mut lo = 0;
-    (0..offsets.len()).any(|hi| {
-        while offsets[hi] - offsets[lo] > 2.0 * drift {
+    (0..scratch.len()).any(|hi| {
+        while (scratch[hi] - scratch[lo]) as f64 > 2.0 * drift {
             lo += 1;
         }
         hi + 1 - lo >= min
@@ -1482,6 +1492,29 @@ mod tests {
             assert_eq!(densest_pitch(&hits), Some((best, count(best))), "{hits:?}");
         }
         assert_eq!(densest_pitch(&[]), None);
+    }
+
+    #[test]
+    fn offsets_cluster_matches_a_brute_force_search() {
+        let mut next = below(0x9E37_79B9_7F4A_7C15);
+        let mut scratch = Vec::new();
+        for _ in 0..500 {
+            let hits: Vec<Hit> = (0..1 + next(30))
+                .map(|_| Hit {
+                    q: next(400) as u32,
+                    r: 1000 + next(60) as u32,
+                    ..Hit::default()
+                })
+                .collect();
+            let (drift, min) = (next(20) as f64 / 2.0, 1 + next(8) as usize);
+            let offset = |h: &Hit| i64::from(h.r) - i64::from(h.q);
+            // Some hit's offset starts an interval of width 2·drift holding `min` of them.
+            let brute = hits.iter().any(|a| {
+                let fits = |b: &&Hit| (0..=(2.0 * drift) as i64).contains(&(offset(b) - offset(a)));
+                hits.iter().filter(fits).count() >= min
+            });
+            assert_eq!(offsets_cluster(&hits, drift, min, &mut scratch), brute);
+        }
     }
 
     #[test]
