@@ -15,8 +15,8 @@ pub struct Hit {
     pub r: u32,
     pub pitch: i16,
     pub span: i16,
-    /// Found through a time-ratio cell beyond the probe margin (a wider search, which a
-    /// changed copy pays for with a higher threshold: `Transform::min_score_found`).
+    /// Found through a time-ratio cell beyond the probe margin (a wider search): it scores as
+    /// any other hit, and tells the two searches apart where their yield is measured.
     pub far: bool,
     /// The query anchor's pitch cell (quarter semitones): with `q`, which query peak this
     /// evidence rests on, so that matches of two tracks resting on the same peaks can be told

@@ -10,9 +10,8 @@
 //!    frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
-//! 3. **Verification.** A window's line must gather the score of its transform (one more for a
-//!    changed copy found partly through far cells: [`Transform::min_score_found`]), and its
-//!    count must be improbable by chance: the confidence is one minus the chance that the best
+//! 3. **Verification.** A window's line must gather the score of its transform from several
+//!    pitches ([`QueryParams::min_pitches`]), and its count must be improbable by chance: the confidence is one minus the chance that the best
 //!    of all the lines searched would gather as many hits if this track's hits were spread at
 //!    random.
 //! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
@@ -33,7 +32,7 @@ pub use line::{Hit, Line};
 /// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
 /// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
 /// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
-/// ([`QueryParams::min_pitches`]), and lower minimum scores.
+/// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits.
 pub const REVISION: u32 = 3;
 
 /// Matches less certain than this are not reported.
@@ -547,8 +546,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 (line.speed * 1000.0).round() / 1000.0,
                 f64::from(s.pitch) / 4.0,
             );
-            let widened = s.inliers.iter().any(|h| h.far);
-            if score < Transform::of(speed, pitch).min_score_found(q, widened)
+            if score < Transform::of(speed, pitch).min_score(q)
                 || pitches_of(&s.inliers) < q.min_pitches as usize
             {
                 continue;
@@ -710,17 +708,6 @@ impl Transform {
             Transform::Pitch | Transform::Tempo | Transform::Speed => q.min_inliers as usize,
             Transform::PitchAndTempo => 2 * q.min_inliers as usize,
         }
-    }
-
-    /// The score a match needs when some of its evidence came through far time-ratio cells
-    /// (`widened`, [`QueryParams::ratio_jitter_frames`]): one more for a changed copy. The
-    /// wider search gives chance lines more hits, and on the issue-3 corpus a changed-class
-    /// chance line reached 10 (a non-catalogue query named a track at speed 1.048) while the
-    /// nearest false unchanged answer stayed at 6, two below its threshold (ARCHITECTURE.md,
-    /// "Ratio jitter"). A match found without far cells, as almost every match in a large
-    /// catalogue is, keeps the plain threshold.
-    pub fn min_score_found(self, q: &QueryParams, widened: bool) -> usize {
-        self.min_score(q) + usize::from(widened && self != Transform::Unchanged)
     }
 }
 
@@ -1112,12 +1099,6 @@ mod tests {
             5,
             "an unchanged copy never needs more"
         );
-        // Evidence from far time-ratio cells costs a changed copy one more, an unchanged none.
-        for t in [Unchanged, Pitch, Tempo, Speed, PitchAndTempo] {
-            assert_eq!(t.min_score_found(&q, false), t.min_score(&q));
-            let extra = usize::from(t != Unchanged);
-            assert_eq!(t.min_score_found(&q, true), t.min_score(&q) + extra);
-        }
     }
 
     /// A figure of one or two notes repeated at a steady tempo lines up with any such figure of a
