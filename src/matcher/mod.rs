@@ -467,6 +467,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let mut segments: Vec<Segment> = Vec::new();
         let mut found = Vec::new();
 
+        // A window's hits that no segment explains yet (kept to reuse the allocation).
+        let mut rest: Vec<Hit> = Vec::new();
         let half = window / 2;
         let last = hits[hits.len() - 1].q;
         let mut w0 = hits[0].q - hits[0].q % half;
@@ -484,7 +486,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             // Windows that the segments' lines already explain extend them; what they leave may
             // hold more lines: a query made of a passage the track plays more than once (a loop,
             // a chorus) matches it at each place, and each is reported.
-            let mut rest = in_window.to_vec();
+            rest.clear();
+            rest.extend_from_slice(in_window);
             for s in segments
                 .iter_mut()
                 .filter(|s| s.reaches(in_window[0].q, window))
