@@ -158,8 +158,8 @@ pub struct MatchArgs {
     #[arg(long, default_value_t = QueryParams::default().min_pitches)]
     pub min_pitches: u32,
     /// Largest pitch shift searched for, in semitones (a copy shifted a little more may still be
-    /// found, through the verification tolerance, and is reported at its measured shift, at most
-    /// half a semitone beyond).
+    /// found, through the verification tolerance, and is reported at its measured shift: at most
+    /// half a semitone beyond the limit rounded up to a quarter semitone).
     #[arg(long, default_value_t = QueryParams::default().max_pitch_semitones)]
     pub max_pitch: f32,
     /// Largest speed or tempo change searched for, as a fraction (0.1 = ±10 %).
