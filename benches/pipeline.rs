@@ -7,7 +7,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use earmark::audio::{self, resample::MonoResampler};
 use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{Density, HashLayout, fingerprint};
+use earmark::fingerprint::{Density, Fingerprinter, catalogue_track, fingerprint};
 use earmark::index::{Index, IndexBuilder, TrackEntry};
 use earmark::matcher::Matcher;
 
@@ -17,7 +17,6 @@ use common::{CLIP, decode_only, identify};
 
 fn catalogue_index(dir: &Path) -> Index {
     let params = FingerprintParams::default();
-    let layout = HashLayout::new(&params);
     let mut builder = IndexBuilder::new(params, 1 << 28, dir.join("runs")).unwrap();
     for name in [
         "wesnoth/battle.ogg",
@@ -29,16 +28,13 @@ fn catalogue_index(dir: &Path) -> Index {
         let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
         let (samples, _) =
             audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
-        let hashes: Vec<_> = fingerprint(&samples, &params, Density::index(&params))
-            .iter()
-            .map(|m| layout.keyed(m))
-            .collect();
+        let (hashes, peaks, frames) = catalogue_track(&samples, &params);
         let entry = TrackEntry {
             id: name.into(),
             external_id: String::new(),
-            frames: (samples.len() / params.hop as usize) as u32,
+            frames: frames as u32,
         };
-        builder.add_track(entry, &hashes).unwrap();
+        builder.add_track(entry, &hashes, &peaks).unwrap();
     }
     let path = dir.join("bench.earmark");
     builder.finish(&path).unwrap();
@@ -53,7 +49,9 @@ fn stages(c: &mut Criterion) {
     let query = QueryParams::default();
     let limits = Limits::default();
     let (samples, _) = audio::decode_to_vec(&bytes, None, params.sample_rate, &limits).unwrap();
-    let landmarks = fingerprint(&samples, &params, Density::query(&query));
+    let mut f = Fingerprinter::new(&params, Density::query(&query)).keeping_peaks();
+    f.push(&samples);
+    let (landmarks, peaks, _) = f.finish_with_peaks();
 
     let mut g = c.benchmark_group("mp3_128k_10s");
     g.sample_size(20);
@@ -94,6 +92,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut m = Matcher::new(&index, query);
             m.add(landmarks.iter().copied());
+            m.add_peaks(&peaks);
             m.finish().len()
         })
     });

@@ -26,7 +26,10 @@ use std::time::Instant;
 
 use earmark::audio;
 use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{Density, Hash, HashLayout, Keyed, Landmark, fingerprint};
+use earmark::fingerprint::{
+    Density, Hash, HashLayout, Keyed, Landmark, catalogue_track, fingerprint,
+};
+use earmark::index::format::PeakCode;
 use earmark::index::{Index, IndexBuilder, TrackEntry};
 use earmark::matcher::Matcher;
 use memmap2::Advice;
@@ -104,8 +107,7 @@ fn empirical_keys(path: &Path) -> Vec<Keyed> {
     keys
 }
 
-fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>)> {
-    let layout = HashLayout::new(params);
+fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>, Vec<PeakCode>)> {
     [
         "wesnoth/battle.ogg",
         "wesnoth/deep-path.ogg",
@@ -118,16 +120,13 @@ fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>)> {
         let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
         let (samples, _) =
             audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
-        let keyed = fingerprint(&samples, params, Density::index(params))
-            .iter()
-            .map(|m| layout.keyed(m))
-            .collect();
+        let (keyed, peaks, frames) = catalogue_track(&samples, params);
         let entry = TrackEntry {
             id: (*name).into(),
             external_id: String::new(),
-            frames: (samples.len() / params.hop as usize) as u32,
+            frames: frames as u32,
         };
-        (entry, keyed)
+        (entry, keyed, peaks)
     })
     .collect()
 }
@@ -264,8 +263,8 @@ fn main() {
         let started = Instant::now();
         let mut builder =
             IndexBuilder::new(params, memory_mb << 20, dir.path().join("runs")).unwrap();
-        for (entry, keyed) in &real {
-            builder.add_track(entry.clone(), keyed).unwrap();
+        for (entry, keyed, peaks) in &real {
+            builder.add_track(entry.clone(), keyed, peaks).unwrap();
         }
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n);
         let tracks = n.div_ceil(PER_TRACK);
@@ -286,7 +285,8 @@ fn main() {
                 external_id: String::new(),
                 frames: 15_000,
             };
-            builder.add_track(entry, &keyed).unwrap();
+            // Synthetic tracks have no audio, so no peaks: they are matched by hashes alone.
+            builder.add_track(entry, &keyed, &[]).unwrap();
         }
         let stats = builder.finish(&path).unwrap();
         let build = started.elapsed().as_secs_f64();

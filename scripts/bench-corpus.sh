@@ -225,10 +225,11 @@ their third match in a row. Now the weather: cloudy with some rain later in the 
 
 cargo build --release -q
 earmark=$PWD/target/release/earmark
-# An index of an older format is refused by this build, and one of other parameters would not
-# measure today's: rebuild either.
-if [ -f "$out/catalogue.earmark" ] &&
-  ! "$earmark" info "$out/catalogue.earmark" 2>/dev/null | grep -qx "params       this earmark's defaults"; then
+# An index of an older format (refused, or without peaks) or of other parameters would not
+# measure today's earmark: rebuild either.
+format=$("$earmark" info "$out/catalogue.earmark" 2>/dev/null | sed -n 's/^format *version //p') || true
+if [ -f "$out/catalogue.earmark" ] && { [ "$format" != 4 ] ||
+  ! "$earmark" info "$out/catalogue.earmark" 2>/dev/null | grep -qx "params       this earmark's defaults"; }; then
   echo "rebuilding $out/catalogue.earmark: $("$earmark" info "$out/catalogue.earmark" 2>&1 | tail -1)"
   rm -f "$out/catalogue.earmark"
 fi

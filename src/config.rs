@@ -377,6 +377,23 @@ pub struct QueryParams {
     /// scoring 6 or more rested on at most 4 pitches, nearly every right answer on more
     /// (ARCHITECTURE.md, "Evidence from several pitches").
     pub min_pitches: u32,
+    /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
+    /// worth checking against them (twice as many when pitch and tempo changed independently).
+    /// A line this weak is common by chance; the peak check, not the count, tells a copy from
+    /// it (ARCHITECTURE.md, "The peak check").
+    pub candidate_score: u32,
+    /// Evidence a checked candidate needs: −log10 of the chance that a recording unrelated to
+    /// the track would hold as many of its peaks where the line puts them. 0 turns the check
+    /// off, and every match then needs `min_inliers` and `min_pitches` as in an index without
+    /// peaks.
+    pub min_peak_evidence: f64,
+    /// [`Self::min_pitches`] for a checked candidate. The check's chance model places the
+    /// item at random against the track, which a figure repeated at a steady tempo defeats: it
+    /// lines up with a similar figure of another track at every repeat, and holds many of its
+    /// peaks there (a hyperrogue track against nexuiz's beast-of-insanity: 35–38 of 90 peaks,
+    /// evidence 8–10, at four places, every line resting on 2 pitches). Right answers rest on 3
+    /// or more (ARCHITECTURE.md, "The peak check").
+    pub min_pitches_checked: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
     /// Probes gathered before they are looked up together in hash order (1: each landmark's
@@ -406,6 +423,9 @@ impl Default for QueryParams {
             min_inliers: 7,
             min_inliers_unchanged: 6,
             min_pitches: 5,
+            candidate_score: 4,
+            min_peak_evidence: 8.0,
+            min_pitches_checked: 3,
             inlier_tolerance_frames: 3.0,
             probe_batch: 1,
         }

@@ -52,10 +52,11 @@ pub enum Error {
     NotAnIndex { path: PathBuf, found: Vec<u8> },
 
     #[error(
-        "{path}: index format version {found} is not supported (this earmark reads version {expected}); rebuild the index with this version"
+        "{path}: index format version {found} is not supported (this earmark reads versions {oldest} to {expected}); rebuild the index with this version"
     )]
     IndexVersion {
         path: PathBuf,
+        oldest: u32,
         expected: u32,
         found: u32,
     },

@@ -300,6 +300,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             "item_end",
             "speed",
             "pitch",
+            "peak_evidence",
+            "peaks_matched",
+            "peaks_expected",
+            "peaks_reference",
         ],
     )?;
     let misses_path = args.misses.as_deref().unwrap_or(Path::new("misses"));
@@ -351,9 +355,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
         .join("\t");
         if let Some(out) = answers.as_mut() {
             for (f, v) in found.iter().zip(&verdicts) {
+                // Empty where the track was matched without a peak check.
+                let check = f.m.peak_check.map_or_else(
+                    || "\t\t\t".to_string(),
+                    |c| {
+                        format!(
+                            "{:.2}\t{}\t{:.2}\t{}",
+                            c.evidence(),
+                            c.matched,
+                            c.expected,
+                            c.reference
+                        )
+                    },
+                );
                 writeln!(
                     out,
-                    "{expected}\t{}\t{}\t{:.4}\t{:.3}\t{:.3}\t{:.3}\t{}\t{:.3}\t{}\t{}",
+                    "{expected}\t{}\t{}\t{:.4}\t{:.3}\t{:.3}\t{:.3}\t{}\t{:.3}\t{}\t{}\t{check}",
                     tsv(&f.track),
                     f.m.score,
                     f.m.confidence,

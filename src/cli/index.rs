@@ -13,6 +13,7 @@ use super::Status;
 use crate::audio;
 use crate::config::{FingerprintParams, Limits};
 use crate::fingerprint::{Density, Fingerprinter, HashLayout, Keyed};
+use crate::index::format::PeakCode;
 use crate::index::{BuildLock, Index, IndexBuilder, TrackEntry};
 use crate::scan::source::{self, Item, ItemData};
 
@@ -111,7 +112,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
                         external_id,
                         frames: f.frames,
                     };
-                    builder.add_track(entry, &f.hashes)?;
+                    builder.add_track(entry, &f.hashes, &f.peaks)?;
                     added += 1;
                     seconds += f.seconds;
                 }
@@ -222,6 +223,7 @@ fn track_id(prefix: &str, input: &Path, item: &Item) -> String {
 /// One catalogue track's hashes, ready for the builder.
 struct Fingerprinted {
     hashes: Vec<Keyed>,
+    peaks: Vec<PeakCode>,
     frames: u32,
     seconds: f64,
     /// Set when only part of the file could be decoded.
@@ -241,8 +243,9 @@ fn fingerprint_item(
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let layout = HashLayout::new(params);
-        let mut fp = Fingerprinter::new(params, Density::index(params));
+        let mut fp = Fingerprinter::new(params, Density::index(params)).keeping_peaks();
         let mut hashes = Vec::new();
+        let mut peaks = Vec::new();
         let decoded = audio::decode(
             Box::new(Cursor::new(bytes)),
             ext.as_deref(),
@@ -251,13 +254,16 @@ fn fingerprint_item(
             &mut |s| {
                 fp.push(s);
                 hashes.extend(fp.take().map(|m| layout.keyed(&m)));
+                peaks.extend(fp.take_peaks().iter().filter_map(|p| p.code(params)));
             },
         )
         .map_err(|e| e.to_string())?;
-        let (rest, frames) = fp.finish();
+        let (rest, rest_peaks, frames) = fp.finish_with_peaks();
         hashes.extend(rest.iter().map(|m| layout.keyed(m)));
+        peaks.extend(rest_peaks.iter().filter_map(|p| p.code(params)));
         Ok(Fingerprinted {
             hashes,
+            peaks,
             frames: u32::try_from(frames).unwrap_or(u32::MAX),
             seconds: decoded.seconds,
             problem: decoded.problem,

@@ -32,8 +32,21 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
     let h = index.header();
     let hours = h.total_frames as f64 * h.params.frame_seconds() / 3600.0;
     println!("index        {}", args.index.display());
-    println!("format       version {}", crate::index::format::VERSION);
+    println!("format       version {}", h.version);
     println!("tracks       {}", h.tracks);
+    if index.has_peaks() {
+        println!(
+            "peaks        {} ({:.1} per second of audio, {:.3} MB per hour)",
+            h.peaks,
+            h.peaks as f64 / (hours * 3600.0).max(1e-9),
+            h.peak_list.len as f64 / 1e6 / hours.max(1e-9)
+        );
+    } else {
+        println!(
+            "peaks        none stored (format version {}): matches are not checked against peaks",
+            h.version
+        );
+    }
     println!("audio        {hours:.2} hours");
     println!(
         "postings     {} ({:.1} per second of audio)",

@@ -157,6 +157,18 @@ pub struct MatchArgs {
     /// repeated note or two lining up with another such figure, not a copy (1: no such rule).
     #[arg(long, default_value_t = QueryParams::default().min_pitches)]
     pub min_pitches: u32,
+    /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
+    /// worth checking against them (twice as many when pitch and tempo changed independently).
+    #[arg(long, default_value_t = QueryParams::default().candidate_score)]
+    pub candidate_score: u32,
+    /// Evidence a checked candidate needs: -log10 of the chance that a recording unrelated to
+    /// the track would hold as many of its peaks where the match puts them (0: no peak check;
+    /// every match then needs --min-score and --min-pitches, as with an index without peaks).
+    #[arg(long, default_value_t = QueryParams::default().min_peak_evidence)]
+    pub min_peak_evidence: f64,
+    /// --min-pitches for a match checked against the track's peaks.
+    #[arg(long, default_value_t = QueryParams::default().min_pitches_checked)]
+    pub min_pitches_checked: u32,
     /// Largest pitch shift searched for, in semitones (a copy shifted a little more may still be
     /// found, through the verification tolerance, and is reported at its measured shift: at most
     /// half a semitone beyond the limit rounded up to a quarter semitone).
@@ -214,6 +226,9 @@ impl MatchArgs {
             min_inliers: self.min_score.max(1),
             min_inliers_unchanged: self.min_score_unchanged.max(1),
             min_pitches: self.min_pitches,
+            candidate_score: self.candidate_score.max(1),
+            min_peak_evidence: self.min_peak_evidence.max(0.0),
+            min_pitches_checked: self.min_pitches_checked,
             max_pitch_semitones: self.max_pitch,
             max_tempo_change: self.max_tempo,
             peaks_per_second: self.query_peaks.max(1.0),

@@ -68,6 +68,8 @@ pub struct Fingerprinter {
     landmarker: Landmarker,
     peaks: Vec<Peak>,
     landmarks: Vec<Landmark>,
+    /// Every picked peak, when kept ([`Self::keeping_peaks`]).
+    kept: Option<Vec<Peak>>,
 }
 
 impl Fingerprinter {
@@ -88,7 +90,20 @@ impl Fingerprinter {
             landmarker,
             peaks: Vec::new(),
             landmarks: Vec::new(),
+            kept: None,
         }
+    }
+
+    /// Also keeps every peak picked, for [`Self::take_peaks`]: the index stores a catalogue
+    /// track's peaks and the matcher checks candidates against the query's.
+    pub fn keeping_peaks(mut self) -> Self {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    /// The peaks kept so far, in the order picked; they are removed from the fingerprinter.
+    pub fn take_peaks(&mut self) -> Vec<Peak> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Feeds mono samples at the analysis rate.
@@ -104,6 +119,9 @@ impl Fingerprinter {
     }
 
     fn forward_peaks(&mut self) {
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(&self.peaks);
+        }
         for peak in self.peaks.drain(..) {
             self.landmarker.push(peak, &mut self.landmarks);
         }
@@ -115,11 +133,19 @@ impl Fingerprinter {
     }
 
     /// Ends the stream; returns the remaining landmarks and the number of frames analysed.
-    pub fn finish(mut self) -> (Vec<Landmark>, u64) {
+    pub fn finish(self) -> (Vec<Landmark>, u64) {
+        let (landmarks, _, frames) = self.finish_with_peaks();
+        (landmarks, frames)
+    }
+
+    /// Ends the stream; returns the remaining landmarks, the remaining kept peaks and the
+    /// number of frames analysed.
+    pub fn finish_with_peaks(mut self) -> (Vec<Landmark>, Vec<Peak>, u64) {
         self.picker.finish(&mut self.peaks);
         self.forward_peaks();
         self.landmarker.finish(&mut self.landmarks);
-        (self.landmarks, self.spectrogram.frames())
+        let peaks = self.take_peaks();
+        (self.landmarks, peaks, self.spectrogram.frames())
     }
 }
 
@@ -128,6 +154,23 @@ pub fn fingerprint(samples: &[f32], params: &FingerprintParams, density: Density
     let mut f = Fingerprinter::new(params, density);
     f.push(samples);
     f.finish().0
+}
+
+/// A whole catalogue track at index density, as the index stores it: its keyed landmarks, its
+/// peaks, and its length in frames.
+pub fn catalogue_track(
+    samples: &[f32],
+    params: &FingerprintParams,
+) -> (Vec<Keyed>, Vec<crate::index::format::PeakCode>, u64) {
+    let mut f = Fingerprinter::new(params, Density::index(params)).keeping_peaks();
+    f.push(samples);
+    let (landmarks, peaks, frames) = f.finish_with_peaks();
+    let layout = HashLayout::new(params);
+    (
+        landmarks.iter().map(|m| layout.keyed(m)).collect(),
+        peaks.iter().filter_map(|p| p.code(params)).collect(),
+        frames,
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! brute-force definition; tests hold the two equal.
 
 use crate::config::FingerprintParams;
+use crate::index::format::PeakCode;
 
 /// Peaks quieter than this, relative to a full-scale sine, are ignored (silence and dither).
 pub const MIN_PEAK_DBFS: f32 = -75.0;
@@ -28,6 +29,24 @@ pub struct Peak {
     /// keeping `n` per block keeps exactly the peaks that one keeping `m < n` would keep, plus
     /// those ranked `m` and beyond: a query's sparser layer is a filter on its denser one.
     pub rank: u16,
+}
+
+impl Peak {
+    /// The peak's pitch in semitones above `min_freq_hz`, as landmarks measure it.
+    pub fn semitones(&self, params: &FingerprintParams) -> f32 {
+        let bin_hz = params.sample_rate as f32 / params.fft_size as f32;
+        12.0 * (self.freq.max(0.5) * bin_hz / params.min_freq_hz).log2()
+    }
+
+    /// The peak as the index stores it ([`PeakCode`]); `None` for a peak beyond what a code
+    /// holds (after 18.6 hours, or outside the band).
+    pub fn code(&self, params: &FingerprintParams) -> Option<PeakCode> {
+        let sixteenths = (16.0 * self.semitones(params)).round();
+        if !(0.0..=u32::MAX as f32).contains(&sixteenths) {
+            return None;
+        }
+        PeakCode::new(self.time.round().max(0.0) as u32, sixteenths as u32)
+    }
 }
 
 /// Geometry shared by the streaming picker and the reference.

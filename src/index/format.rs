@@ -5,8 +5,10 @@
 //! All integers are little-endian. Sections start on 8-byte boundaries.
 //!
 //! ```text
-//! [header 256 B][tracks][strings][postings][directory][footer 32 B]
+//! [header 256 B][tracks][strings][postings][directory][peaks][footer 32 B]
 //! ```
+//!
+//! Version 3 had no peaks section; it is still read, and its tracks have no stored peaks.
 
 use std::path::Path;
 
@@ -18,15 +20,44 @@ use crate::fingerprint::hash::{DETAIL_BITS, Detail, HashLayout};
 pub const MAGIC: [u8; 8] = *b"EARMARK\0";
 /// Last eight bytes of every index: a file cut short lacks them.
 pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
-/// The format version this build writes and reads. Bump it for any change of layout *or* of how
-/// hashes are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
-pub const VERSION: u32 = 3;
+/// The format version this build writes. Bump it for any change of layout *or* of how hashes
+/// are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
+pub const VERSION: u32 = 4;
+/// The oldest version still read: version 3 is version 4 without the peaks section.
+pub const OLDEST_READ: u32 = 3;
 pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
 /// Bytes per track record.
 pub const TRACK_RECORD_LEN: usize = 24;
 /// Every track can be up to 2^MIN_TIME_BITS frames long (4.6 hours at the default 16 ms frame).
 pub const MIN_TIME_BITS: u32 = 20;
+/// Bits of a stored peak's pitch, in sixteenths of a semitone above `min_freq_hz`: 1,024 steps
+/// cover 64 semitones, and the default band spans 59.
+pub const PEAK_PITCH_BITS: u32 = 10;
+/// Bits of a stored peak's frame: peaks after 2^22 frames (18.6 hours) are not stored.
+pub const PEAK_FRAME_BITS: u32 = 32 - PEAK_PITCH_BITS;
+
+/// One stored spectral peak of a catalogue track: `frame << 10 | pitch`, the frame rounded to
+/// the nearest and the pitch in sixteenths of a semitone above `min_freq_hz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PeakCode(pub u32);
+
+impl PeakCode {
+    /// The code of a peak at `frame` with pitch `sixteenths`, or `None` beyond what a code holds.
+    pub fn new(frame: u32, sixteenths: u32) -> Option<Self> {
+        (frame < 1 << PEAK_FRAME_BITS && sixteenths < 1 << PEAK_PITCH_BITS)
+            .then_some(PeakCode(frame << PEAK_PITCH_BITS | sixteenths))
+    }
+
+    pub fn frame(self) -> u32 {
+        self.0 >> PEAK_PITCH_BITS
+    }
+
+    /// Sixteenths of a semitone above `min_freq_hz`.
+    pub fn pitch(self) -> u32 {
+        self.0 & ((1 << PEAK_PITCH_BITS) - 1)
+    }
+}
 
 /// A byte range of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -155,6 +186,14 @@ pub struct Header {
     pub strings: Section,
     pub posting_list: Section,
     pub directory: Section,
+    /// The version the file was written with ([`OLDEST_READ`]..=[`VERSION`]).
+    pub version: u32,
+    /// Per track, where its peaks start (`tracks + 1` u64s), then the peaks ([`PeakCode`], u32
+    /// each, in track order and by frame within a track). Empty in version 3.
+    pub peak_list: Section,
+    pub peaks: u64,
+    /// CRC32 of the peaks section (kept here because the footer's layout predates it).
+    pub crc_peaks: u32,
 }
 
 /// The four section checksums and the file length, at the end of the file.
@@ -195,7 +234,7 @@ impl Header {
         let mut out = [0u8; HEADER_LEN];
         let mut w = Writer(&mut out, 0);
         w.put(&MAGIC);
-        w.u32(VERSION);
+        w.u32(self.version);
         w.u32(HEADER_LEN as u32);
         w.put(&self.params.to_bytes());
         for v in [
@@ -217,6 +256,12 @@ impl Header {
         ] {
             w.u64(s.offset);
             w.u64(s.len);
+        }
+        if self.version >= 4 {
+            w.u64(self.peak_list.offset);
+            w.u64(self.peak_list.len);
+            w.u64(self.peaks);
+            w.u32(self.crc_peaks);
         }
         let crc = crc32fast::hash(&out[..HEADER_LEN - 8]);
         out[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
@@ -240,9 +285,10 @@ impl Header {
             return Err(corrupt("file ends inside the header".into()));
         }
         let version = u32_at(bytes, 8);
-        if version != VERSION {
+        if !(OLDEST_READ..=VERSION).contains(&version) {
             return Err(Error::IndexVersion {
                 path: path.to_path_buf(),
+                oldest: OLDEST_READ,
                 expected: VERSION,
                 found: version,
             });
@@ -297,6 +343,17 @@ impl Header {
             offset: u64_at(bytes, at + 16 * i),
             len: u64_at(bytes, at + 16 * i + 8),
         };
+        let directory = section(3);
+        let (peak_list, peaks, crc_peaks) = if version >= 4 {
+            (section(4), u64_at(bytes, at + 80), u32_at(bytes, at + 88))
+        } else {
+            let end = directory.offset.saturating_add(directory.len);
+            let empty = Section {
+                offset: end.next_multiple_of(8),
+                len: 0,
+            };
+            (empty, 0, crc32fast::hash(&[]))
+        };
         let header = Header {
             params,
             layout,
@@ -306,7 +363,11 @@ impl Header {
             track_table: section(0),
             strings: section(1),
             posting_list: section(2),
-            directory: section(3),
+            directory,
+            version,
+            peak_list,
+            peaks,
+            crc_peaks,
         };
         header.check(file_len).map_err(corrupt)?;
         Ok(header)
@@ -356,6 +417,7 @@ impl Header {
                 self.directory,
                 Some(((1u64 << l.dir_bits) + 1) * 8),
             ),
+            ("peaks section", self.peak_list, self.peak_list_len()),
         ];
         for (name, s, len) in expect {
             if Some(s.len) != len {
@@ -368,6 +430,7 @@ impl Header {
             ("strings", self.strings),
             ("posting list", self.posting_list),
             ("directory", self.directory),
+            ("peaks section", self.peak_list),
         ] {
             if s.offset != end.next_multiple_of(8) {
                 return Err(format!(
@@ -392,7 +455,16 @@ impl Header {
 
     /// Offset of the footer, right after the last section.
     pub fn footer_offset(&self) -> u64 {
-        (self.directory.offset + self.directory.len).next_multiple_of(8)
+        (self.peak_list.offset + self.peak_list.len).next_multiple_of(8)
+    }
+
+    /// What the peaks section's length must be: nothing in version 3.
+    fn peak_list_len(&self) -> Option<u64> {
+        if self.version < 4 {
+            return (self.peaks == 0).then_some(0);
+        }
+        let starts = self.tracks.checked_add(1)?.checked_mul(8)?;
+        starts.checked_add(self.peaks.checked_mul(4)?)
     }
 }
 
@@ -467,6 +539,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn peak_codes_round_trip_and_refuse_what_they_cannot_hold() {
+        let c = PeakCode::new(4_000_000, 943).unwrap();
+        assert_eq!((c.frame(), c.pitch()), (4_000_000, 943));
+        assert!(PeakCode::new(1 << PEAK_FRAME_BITS, 0).is_none());
+        assert!(PeakCode::new(0, 1 << PEAK_PITCH_BITS).is_none());
+        // Codes sort by frame first, so a track's peaks can be searched by time.
+        assert!(PeakCode::new(5, 1000).unwrap() < PeakCode::new(6, 0).unwrap());
+    }
+
+    #[test]
     fn posting_packing_round_trips() {
         let l = PostingLayout::choose(25, 1_000_000, 300, 20_000).unwrap();
         assert_eq!(l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS, 64);
@@ -522,6 +604,10 @@ mod tests {
             strings: Section::default(),
             posting_list: Section::default(),
             directory: Section::default(),
+            version: VERSION,
+            peak_list: Section::default(),
+            peaks: 0,
+            crc_peaks: 0,
         };
         let err = h.check(1 << 20).unwrap_err();
         assert!(err.contains("impossible posting layout"), "{err}");
@@ -558,16 +644,28 @@ mod tests {
                 offset: 256,
                 len: dir_len,
             },
+            version: VERSION,
+            peak_list: Section {
+                offset: 256 + dir_len,
+                len: 8,
+            },
+            peaks: 0,
+            crc_peaks: 0,
         };
         let file_len = h.footer_offset() + FOOTER_LEN as u64;
         let err = h.check(file_len).unwrap_err();
         assert!(err.contains("-bit hashes"), "{err}");
         let layout = PostingLayout::choose(bits, 100, 2, 100).unwrap();
+        let dir_len = ((1u64 << layout.dir_bits) + 1) * 8;
         let right = Header {
             layout,
             directory: Section {
                 offset: 256,
-                len: ((1u64 << layout.dir_bits) + 1) * 8,
+                len: dir_len,
+            },
+            peak_list: Section {
+                offset: 256 + dir_len,
+                len: 8,
             },
             ..h
         };
@@ -603,11 +701,26 @@ mod tests {
                 offset: 1112,
                 len: dir_len,
             },
+            version: VERSION,
+            peak_list: Section {
+                offset: 1112 + dir_len,
+                len: 3 * 8 + 5 * 4,
+            },
+            peaks: 5,
+            crc_peaks: 0xDEAD_BEEF,
         };
         let file_len = h.footer_offset() + FOOTER_LEN as u64;
         let bytes = h.encode();
         let path = Path::new("x");
         assert_eq!(Header::decode(&bytes, file_len, path).unwrap(), h);
+        // The same file as version 3 ends at the directory: it has no peaks section.
+        let mut v3 = h.encode();
+        v3[8] = 3;
+        v3[188..216].fill(0);
+        let crc = crc32fast::hash(&v3[..HEADER_LEN - 8]);
+        v3[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
+        let old = Header::decode(&v3, 1112 + dir_len + FOOTER_LEN as u64, path).unwrap();
+        assert_eq!((old.version, old.peaks, old.peak_list.len), (3, 0, 0));
         assert!(matches!(
             Header::decode(&bytes, file_len - 1, path),
             Err(Error::IndexCorrupt { .. })
@@ -618,12 +731,14 @@ mod tests {
             Header::decode(&bad, file_len, path),
             Err(Error::ChecksumMismatch { .. })
         ));
-        let mut old = bytes;
-        old[8] = 9;
-        assert!(matches!(
-            Header::decode(&old, file_len, path),
-            Err(Error::IndexVersion { found: 9, .. })
-        ));
+        for version in [2, 5] {
+            let mut other = bytes;
+            other[8] = version;
+            assert!(matches!(
+                Header::decode(&other, file_len, path),
+                Err(Error::IndexVersion { found, .. }) if found == u32::from(version)
+            ));
+        }
         assert!(matches!(
             Header::decode(b"RIFF....", file_len, path),
             Err(Error::NotAnIndex { .. })

@@ -34,6 +34,7 @@ mod tests {
     use super::*;
     use crate::config::FingerprintParams;
     use crate::fingerprint::{Detail, Hash, Keyed};
+    use format::PeakCode;
     use std::collections::BTreeSet;
 
     fn entry(id: &str, frames: u32) -> TrackEntry {
@@ -55,13 +56,36 @@ mod tests {
             .collect()
     }
 
+    /// Deterministic peaks for a track, out of order and with one repeated.
+    fn peaks(seed: u32, n: u32) -> Vec<PeakCode> {
+        let mut p: Vec<PeakCode> = (0..n)
+            .map(|i| PeakCode::new((i * 7 + seed) % 900, (i * 131 + seed) % 1000).unwrap())
+            .collect();
+        if let Some(&first) = p.first() {
+            p.push(first);
+        }
+        p
+    }
+
+    /// `peaks(seed, n)` as the index should return them: by frame (then pitch), once each.
+    fn stored(seed: u32, n: u32) -> Vec<PeakCode> {
+        let mut p = peaks(seed, n);
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+
     fn build(memory: u64, dir: &std::path::Path, tracks: &[(&str, u32)]) -> std::path::PathBuf {
         let path = dir.join("t.earmark");
         let mut b =
             IndexBuilder::new(FingerprintParams::default(), memory, dir.join("runs")).unwrap();
         for (i, (name, n)) in tracks.iter().enumerate() {
-            b.add_track(entry(name, 5000), &hashes(i as u32, *n))
-                .unwrap();
+            b.add_track(
+                entry(name, 5000),
+                &hashes(i as u32, *n),
+                &peaks(i as u32, n / 4),
+            )
+            .unwrap();
         }
         b.finish(&path).unwrap();
         path
@@ -151,9 +175,9 @@ mod tests {
             detail: Detail(0),
         };
         // Hash 1 holds three postings of two tracks; hashes 2, 3 and 4 one each.
-        b.add_track(entry("a.mp3", 100), &[key(1, 0), key(2, 1), key(3, 2)])
+        b.add_track(entry("a.mp3", 100), &[key(1, 0), key(2, 1), key(3, 2)], &[])
             .unwrap();
-        b.add_track(entry("b.mp3", 100), &[key(1, 0), key(1, 5), key(4, 9)])
+        b.add_track(entry("b.mp3", 100), &[key(1, 0), key(1, 5), key(4, 9)], &[])
             .unwrap();
         b.finish(&path).unwrap();
         let index = Index::open(&path).unwrap();
@@ -183,7 +207,7 @@ mod tests {
                 detail: Detail(0),
             })
             .collect();
-        b.add_track(entry("a.mp3", 1000), &keyed).unwrap();
+        b.add_track(entry("a.mp3", 1000), &keyed, &[]).unwrap();
         b.finish(&path).unwrap();
         let index = Index::open(&path).unwrap();
         for h in [0u32, 1, 150, 299] {
@@ -210,7 +234,10 @@ mod tests {
         .unwrap()
         .with_base(&base)
         .unwrap();
-        b.add_track(entry("c.mp3", 5000), &hashes(2, 200)).unwrap();
+        b.add_track(entry("c.mp3", 5000), &hashes(2, 200), &peaks(2, 50))
+            .unwrap();
+        b.add_track(entry("no-peaks.mp3", 5000), &hashes(3, 10), &[])
+            .unwrap();
         let out = dir.path().join("u.earmark");
         b.finish(&out).unwrap();
         let merged = Index::open(&out).unwrap();
@@ -221,9 +248,28 @@ mod tests {
             .collect();
         assert_eq!(
             all,
-            expected(&[("a.mp3", 400), ("b.mp3", 300), ("c.mp3", 200)])
+            expected(&[
+                ("a.mp3", 400),
+                ("b.mp3", 300),
+                ("c.mp3", 200),
+                ("no-peaks.mp3", 10)
+            ])
         );
         assert_eq!(merged.track(TrackId(2)).unwrap().id, "c.mp3");
+        // Every track keeps its own peaks, sorted by frame; the old ones are copied over.
+        assert!(merged.has_peaks());
+        for (t, want) in [stored(0, 100), stored(1, 75), stored(2, 50), Vec::new()]
+            .iter()
+            .enumerate()
+        {
+            let got: Vec<PeakCode> = merged.track_peaks(TrackId(t as u32)).iter().collect();
+            assert_eq!(&got, want, "track {t}");
+        }
+        let c = merged.track_peaks(TrackId(2));
+        let at = c.first_at(450);
+        assert!(at == c.len() || c.get(at).frame() >= 450);
+        assert!(at == 0 || c.get(at - 1).frame() < 450);
+        assert!(merged.track_peaks(TrackId(9)).is_empty());
     }
 
     #[test]
@@ -239,6 +285,18 @@ mod tests {
         assert!(matches!(
             index.verify(),
             Err(crate::Error::ChecksumMismatch { .. })
+        ));
+        // A flipped bit in the peaks section.
+        let mut flipped = bytes.clone();
+        let peaks = Index::open(&path).unwrap().header().peak_list;
+        flipped[(peaks.offset + peaks.len) as usize - 3] ^= 0x10;
+        let index = Index::from_bytes(flipped, &path).unwrap();
+        assert!(matches!(
+            index.verify(),
+            Err(crate::Error::ChecksumMismatch {
+                section: "peaks",
+                ..
+            })
         ));
         // Truncated: refused at open.
         assert!(Index::from_bytes(bytes[..bytes.len() - 100].to_vec(), &path).is_err());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{Advice, Mmap};
 
 use super::format::{
-    FOOTER_LEN, Footer, HEADER_LEN, Header, PostingLayout, TRACK_RECORD_LEN, TrackRecord,
+    FOOTER_LEN, Footer, HEADER_LEN, Header, PeakCode, PostingLayout, TRACK_RECORD_LEN, TrackRecord,
 };
 use super::{Posting, TrackId};
 use crate::config::FingerprintParams;
@@ -24,6 +24,49 @@ pub struct Track<'a> {
     pub external_id: &'a str,
     /// Length in frames.
     pub frames: u32,
+}
+
+/// One track's stored peaks ([`PeakCode`]s, little-endian u32s), ordered by frame.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackPeaks<'a>(&'a [u8]);
+
+impl<'a> TrackPeaks<'a> {
+    /// Peaks stored as `bytes` (little-endian u32 codes, by frame).
+    pub fn from_bytes(bytes: &'a [u8]) -> Self {
+        TrackPeaks(&bytes[..bytes.len() / 4 * 4])
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len() / 4
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> PeakCode {
+        PeakCode(u32::from_le_bytes(
+            self.0[4 * i..4 * i + 4].try_into().expect("4 bytes"),
+        ))
+    }
+
+    /// The index of the first peak at or after `frame`.
+    pub fn first_at(&self, frame: u32) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.get(mid).frame() < frame {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = PeakCode> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 /// A read-only index.
@@ -102,6 +145,7 @@ impl<D: AsRef<[u8]>> Index<D> {
                 self.footer.crc_postings,
             ),
             ("directory", h.directory.range(), self.footer.crc_directory),
+            ("peaks", h.peak_list.range(), h.crc_peaks),
         ] {
             let computed = crc32fast::hash(&bytes[range]);
             if computed != stored {
@@ -127,6 +171,19 @@ impl<D: AsRef<[u8]>> Index<D> {
         }
         if previous != h.postings {
             return Err(corrupt("directory does not end at the last posting".into()));
+        }
+        if h.version >= 4 {
+            let mut previous = 0;
+            for t in 0..=h.tracks {
+                let start = self.peak_start(t);
+                if start < previous || start > h.peaks {
+                    return Err(corrupt(format!("peak start of track {t} is out of order")));
+                }
+                previous = start;
+            }
+            if previous != h.peaks {
+                return Err(corrupt("peak starts do not end at the last peak".into()));
+            }
         }
         for t in 0..h.tracks as u32 {
             let r = self.record(TrackId(t));
@@ -230,6 +287,33 @@ impl<D: AsRef<[u8]>> Index<D> {
     /// it weighs).
     pub fn track_frames(&self, id: TrackId) -> Option<u32> {
         (u64::from(id.0) < self.header.tracks).then(|| self.record(id).frames)
+    }
+
+    /// Whether the index stores its tracks' peaks (format version 4 and later), so that a
+    /// candidate match can be checked against them.
+    pub fn has_peaks(&self) -> bool {
+        self.header.version >= 4
+    }
+
+    fn peak_start(&self, track: u64) -> u64 {
+        let at = self.header.peak_list.offset as usize + track as usize * 8;
+        u64::from_le_bytes(self.data.as_ref()[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    /// The stored peaks of track `id`, by frame: empty for an index without peaks, a track
+    /// added without them, an unknown id, or damaged peak starts (which `verify` reports).
+    pub fn track_peaks(&self, id: TrackId) -> TrackPeaks<'_> {
+        let h = &self.header;
+        let t = u64::from(id.0);
+        if h.version < 4 || t >= h.tracks {
+            return TrackPeaks(&[]);
+        }
+        let (start, end) = (self.peak_start(t), self.peak_start(t + 1));
+        if start > end || end > h.peaks {
+            return TrackPeaks(&[]);
+        }
+        let codes = h.peak_list.offset as usize + (h.tracks as usize + 1) * 8;
+        TrackPeaks(&self.data.as_ref()[codes + start as usize * 4..codes + end as usize * 4])
     }
 
     /// The track with id `id`; `None` past the end of the table (only a damaged posting names one).

@@ -10,10 +10,14 @@
 //!    frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
-//! 3. **Verification.** A window's line must gather the score of its transform from several
-//!    pitches ([`QueryParams::min_pitches`]), and its count must be improbable by chance: the confidence is one minus the chance that the best
-//!    of all the lines searched would gather as many hits if this track's hits were spread at
-//!    random.
+//! 3. **Verification.** A window's line must gather enough hits, improbably many by chance
+//!    (one minus the chance that the best of all the lines searched would gather as many hits
+//!    if this track's hits were spread at random must reach 0.99). Where the index stores the
+//!    track's peaks, a line of [`QueryParams::candidate_score`] hits is then checked against
+//!    them ([`verify`]): the track's peaks that the item holds where the line puts them must
+//!    be improbably many for a recording unrelated to the track
+//!    ([`QueryParams::min_peak_evidence`]). Without stored peaks, a line must gather the score
+//!    of its transform from several pitches ([`QueryParams::min_pitches`]).
 //! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
 //!    refitted by least squares; separate lines of a track (a track played twice) or separate
 //!    tracks (a medley) stay separate matches.
@@ -22,18 +26,22 @@
 //!    passage two catalogue tracks share): `suppress_shadows`.
 
 pub mod line;
+pub mod verify;
 
 use crate::config::QueryParams;
-use crate::fingerprint::{Detail, Hash, HashLayout, Landmark};
+use crate::fingerprint::{Detail, Hash, HashLayout, Landmark, Peak};
 use crate::index::{Index, Posting, Postings, TrackId};
 pub use line::{Hit, Line};
+use verify::MIN_CHECK_SECONDS;
+pub use verify::PeakCheck;
 
 /// Changes with every change to which matches an index and a query yield (a scan's resume
 /// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
 /// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
 /// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
-/// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits.
-pub const REVISION: u32 = 3;
+/// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
+/// candidates checked against the track's stored peaks ([`verify`]).
+pub const REVISION: u32 = 4;
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
@@ -87,6 +95,9 @@ pub struct Match {
     /// match itself is the best-supported place. Empty for a passage the track plays once.
     #[serde(default)]
     pub also_at: Vec<f64>,
+    /// The check against the track's stored peaks; `None` where the index stores none.
+    #[serde(default)]
+    pub peak_check: Option<PeakCheck>,
 }
 
 /// Looks up landmarks and turns hits into matches. Cheap to create; one per worker or per item.
@@ -124,6 +135,13 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     narrow_above: u64,
     /// The same for dense-layer landmarks ([`QueryParams::dense_fourth_peak_above`]).
     dense_narrow_above: u64,
+    /// The item's peaks, for the peak check; sorted by time in `finish`.
+    query_peaks: Vec<verify::QueryPeak>,
+    /// Whether candidates are checked against stored peaks, where a track has them: the index
+    /// stores peaks, the check is on, and the caller gave the item's peaks.
+    checks_peaks: bool,
+    /// The fewest hits a line may gather and still be pursued: a candidate's, when checked.
+    min_line: usize,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -143,7 +161,17 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } else {
             (u64::MAX, u64::MAX)
         };
+        let min_line = if index.has_peaks() && query.min_peak_evidence > 0.0 {
+            query
+                .min_evidence()
+                .min(query.candidate_score.max(1) as usize)
+        } else {
+            query.min_evidence()
+        };
         Matcher {
+            query_peaks: Vec::new(),
+            checks_peaks: false,
+            min_line,
             layout,
             frame_seconds: params.frame_seconds(),
             index,
@@ -207,6 +235,20 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             if self.pending.len() >= self.query.probe_batch as usize {
                 self.lookup();
             }
+        }
+    }
+
+    /// Takes the item's peaks (all those its fingerprinter picked), for checking candidates
+    /// against the tracks' stored peaks.
+    pub fn add_peaks(&mut self, peaks: &[Peak]) {
+        if self.index.has_peaks() && self.query.min_peak_evidence > 0.0 {
+            self.checks_peaks = true;
+            let params = self.index.params();
+            self.query_peaks
+                .extend(peaks.iter().map(|p| verify::QueryPeak {
+                    time: p.time,
+                    pitch: 16.0 * p.semitones(params),
+                }));
         }
     }
 
@@ -343,8 +385,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.
     pub fn finish(&mut self) -> Vec<Match> {
         let mut found = Vec::new();
-        let min = self.query.min_evidence();
+        let min = self.min_line;
         self.lookup();
+        self.query_peaks.sort_by(|a, b| a.time.total_cmp(&b.time));
         let hits = std::mem::take(&mut self.hits);
         for_each_track(hits, self.index.tracks() as usize, min, |track, run| {
             // No window can verify a line unless `min` hits agree on a pitch shift.
@@ -371,7 +414,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         centre: f64,
         search: &mut LineSearch<'_>,
     ) -> Option<Segment> {
-        let min = self.query.min_evidence();
+        let min = self.min_line;
         let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let max_change = f64::from(self.query.max_tempo_change);
         // Cheap tests before the line search, which dominates the cost when many tracks share
@@ -452,7 +495,10 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let tolerance = f64::from(q.inlier_tolerance_frames);
         let max_change = f64::from(q.max_tempo_change);
         let track_frames = self.index.track_frames(track).map_or(1, |f| f.max(1));
-        let min = q.min_evidence();
+        let min = self.min_line;
+        let peaks = self.index.track_peaks(track);
+        let checked = self.checks_peaks && !peaks.is_empty();
+        let item_frames = self.query_peaks.last().map_or(0.0, |p| f64::from(p.time));
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut search = LineSearch {
@@ -463,6 +509,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             scratch: Vec::new(),
             pitched: Vec::new(),
             offsets: Vec::new(),
+            scratch_f32: Vec::new(),
         };
         let mut segments: Vec<Segment> = Vec::new();
         let mut found = Vec::new();
@@ -545,11 +592,38 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let fs = self.frame_seconds;
             let clamp = |r: f64| r.clamp(0.0, f64::from(track_frames));
             let score = anchors_of(&s.inliers);
-            let (speed, pitch) = (
-                (line.speed * 1000.0).round() / 1000.0,
-                f64::from(s.pitch) / 4.0,
-            );
-            if score < Transform::of(speed, pitch).min_score(q)
+            let speed = (line.speed * 1000.0).round() / 1000.0;
+            let mut pitch = f64::from(s.pitch) / 4.0;
+            let mut confidence = s.confidence;
+            let mut peak_check = None;
+            if checked {
+                let half = (0.5 * (q1 - q0)).max(0.5 * MIN_CHECK_SECONDS / fs);
+                let mid = 0.5 * (q0 + q1);
+                let alignment = verify::Alignment {
+                    item_at: q0,
+                    track_at: line.at(q0),
+                    speed: line.speed,
+                    pitch: 16.0 * pitch,
+                    item_from: (mid - half).max(0.0),
+                    item_to: (mid + half).min(item_frames.max(q1)),
+                };
+                let (c, sixteenths) = verify::best_check(
+                    peaks,
+                    &self.query_peaks,
+                    &alignment,
+                    &mut search.scratch_f32,
+                );
+                // The peaks measure the shift more finely than the hits' consensus does.
+                pitch = sixteenths / 16.0;
+                if score < Transform::of(speed, pitch).candidate_score(q)
+                    || c.evidence() < q.min_peak_evidence
+                    || pitches_of(&s.inliers) < q.min_pitches_checked as usize
+                {
+                    continue;
+                }
+                confidence = 1.0 - 10f64.powf(-c.evidence());
+                peak_check = Some(c);
+            } else if score < Transform::of(speed, pitch).min_score(q)
                 || pitches_of(&s.inliers) < q.min_pitches as usize
             {
                 continue;
@@ -557,7 +631,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let m = Match {
                 track,
                 score: score as u32,
-                confidence: s.confidence,
+                confidence,
                 item_start: q0 * fs,
                 item_end: q1 * fs,
                 track_start: clamp(line.at(q0)) * fs,
@@ -565,6 +639,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 speed,
                 pitch,
                 also_at: Vec::new(),
+                peak_check,
             };
             found.push(Candidate::new(m, &s.inliers));
         }
@@ -703,7 +778,17 @@ impl Transform {
         }
     }
 
-    /// The score a match of this class needs.
+    /// The score a candidate of this class needs to be checked against the track's peaks:
+    /// twice as much when pitch and tempo changed independently, as for [`Self::min_score`].
+    pub fn candidate_score(self, q: &QueryParams) -> usize {
+        let floor = q.candidate_score.max(1) as usize;
+        match self {
+            Transform::PitchAndTempo => 2 * floor,
+            _ => floor,
+        }
+    }
+
+    /// The score a match of this class needs without a peak check.
     pub fn min_score(self, q: &QueryParams) -> usize {
         match self {
             // Never more than a changed copy needs, whatever the two options say.
@@ -768,6 +853,8 @@ struct LineSearch<'s> {
     /// reuse the allocations: a track's windows try up to 16 new lines each).
     pitched: Vec<Hit>,
     offsets: Vec<i64>,
+    /// The peak check's pitches.
+    scratch_f32: Vec<f32>,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -1032,6 +1119,7 @@ mod tests {
             speed: 1.0,
             pitch: 0.0,
             also_at: Vec::new(),
+            peak_check: None,
         }
     }
 
@@ -1327,7 +1415,7 @@ mod tests {
     /// still named beside it.
     #[test]
     fn a_shared_passage_names_the_track_that_explains_it_and_mixes_name_both() {
-        use crate::fingerprint::{Density, Fingerprinter, HashLayout, fingerprint};
+        use crate::fingerprint::{Density, fingerprint};
         use crate::index::{IndexBuilder, TrackEntry};
         let params = crate::config::FingerprintParams::default();
         let rate = params.sample_rate as usize;
@@ -1352,18 +1440,14 @@ mod tests {
         let build = |tracks: &[(&str, &[f32])]| {
             let path = dir.path().join(format!("{}.earmark", tracks.len()));
             let mut builder = IndexBuilder::new(params, 1 << 30, dir.path().join("runs")).unwrap();
-            let layout = HashLayout::new(&params);
             for (id, audio) in tracks {
-                let mut fp = Fingerprinter::new(&params, Density::index(&params));
-                fp.push(audio);
-                let (landmarks, frames) = fp.finish();
-                let keyed: Vec<_> = landmarks.iter().map(|m| layout.keyed(m)).collect();
+                let (keyed, peaks, frames) = crate::fingerprint::catalogue_track(audio, &params);
                 let entry = TrackEntry {
                     id: (*id).into(),
                     external_id: String::new(),
                     frames: frames as u32,
                 };
-                builder.add_track(entry, &keyed).unwrap();
+                builder.add_track(entry, &keyed, &peaks).unwrap();
             }
             builder.finish(&path).unwrap();
             Index::open(&path).unwrap()
@@ -1507,5 +1591,129 @@ mod tests {
         assert!((log_poisson_tail(2, 1.0).exp() - (1.0 - 2.0 * (-1.0f64).exp())).abs() < 1e-9);
         assert!(log_poisson_tail(20, 0.01) < -100.0);
         assert_eq!(log_poisson_tail(1, 5.0), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod peak_check_tests {
+    use super::*;
+    use crate::fingerprint::{Density, Fingerprinter, catalogue_track};
+    use crate::index::{IndexBuilder, TrackEntry};
+
+    fn decode(path: &str) -> Vec<f32> {
+        let bytes = std::fs::read(path).unwrap();
+        let ext = std::path::Path::new(path)
+            .extension()
+            .and_then(|e| e.to_str());
+        let params = crate::config::FingerprintParams::default();
+        crate::audio::decode_to_vec(&bytes, ext, params.sample_rate, &Default::default())
+            .unwrap()
+            .0
+    }
+
+    /// The shipped catalogue in an index with peaks.
+    fn catalogue(dir: &std::path::Path) -> Index<memmap2::Mmap> {
+        let params = crate::config::FingerprintParams::default();
+        let mut builder = IndexBuilder::new(params, 1 << 30, dir.join("runs")).unwrap();
+        for id in [
+            "wesnoth/battle.ogg",
+            "wesnoth/deep-path.ogg",
+            "wesnoth/siege.ogg",
+            "ufoai/psymong.mp3",
+            "ufoai/basrah.mp3",
+        ] {
+            let (keyed, peaks, frames) =
+                catalogue_track(&decode(&format!("testdata/catalogue/{id}")), &params);
+            let entry = TrackEntry {
+                id: id.into(),
+                external_id: String::new(),
+                frames: frames as u32,
+            };
+            builder.add_track(entry, &keyed, &peaks).unwrap();
+        }
+        let path = dir.join("catalogue.earmark");
+        builder.finish(&path).unwrap();
+        Index::open(&path).unwrap()
+    }
+
+    fn matches(index: &Index<memmap2::Mmap>, samples: &[f32], query: QueryParams) -> Vec<Match> {
+        let params = *index.params();
+        let mut f = Fingerprinter::new(&params, Density::query(&query)).keeping_peaks();
+        f.push(samples);
+        let (landmarks, peaks, _) = f.finish_with_peaks();
+        let mut m = Matcher::new(index, query);
+        m.add(landmarks);
+        m.add_peaks(&peaks);
+        m.finish()
+    }
+
+    /// Deterministic white noise.
+    fn noise(n: usize) -> Vec<f32> {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    fn rms(x: &[f32]) -> f32 {
+        (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
+    }
+
+    /// `music` with `other` added `db` dB louder.
+    fn mix(music: &[f32], other: &[f32], db: f32) -> Vec<f32> {
+        let gain = rms(music) / rms(&other[..music.len()]) * 10f32.powf(db / 20.0);
+        music.iter().zip(other).map(|(a, b)| a + gain * b).collect()
+    }
+
+    /// Real music buried under white noise 8 dB louder, or under another song 5 dB louder: its
+    /// true line gathers 5 or 6 hashes, too few (or from too few pitches) for a match without
+    /// the check, but the item holds enough of the track's peaks where that line puts them.
+    /// Neither the noise nor the other song alone is taken for a catalogue track.
+    #[test]
+    fn a_copy_too_faint_for_its_hashes_is_found_by_its_peaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = catalogue(dir.path());
+        let deep_path = 1;
+        assert_eq!(
+            index.track(TrackId(deep_path)).unwrap().id,
+            "wesnoth/deep-path.ogg"
+        );
+        let track = decode("testdata/catalogue/wesnoth/deep-path.ogg");
+        let excerpt = &track[12 * 8000..22 * 8000];
+        let song = decode("testdata/dump/not-in-catalogue.mp3");
+        let noise = noise(excerpt.len());
+        let unchecked = QueryParams {
+            min_peak_evidence: 0.0,
+            ..QueryParams::default()
+        };
+        for (what, item) in [
+            ("noise at +8 dB", mix(excerpt, &noise, 8.0)),
+            ("a song at +5 dB", mix(excerpt, &song, 5.0)),
+        ] {
+            let found = matches(&index, &item, QueryParams::default());
+            assert_eq!(found.len(), 1, "{what}: {found:?}");
+            let m = &found[0];
+            let c = m.peak_check.expect("checked against the track's peaks");
+            assert_eq!(m.track.0, deep_path, "{what}");
+            assert!(
+                (m.track_start - m.item_start - 12.0).abs() < 0.5,
+                "{what}: {m:?}"
+            );
+            assert_eq!(m.pitch, 0.0, "{what}");
+            assert!(c.matched as f64 > 2.0 * c.expected, "{what}: {c:?}");
+            assert!(
+                matches(&index, &item, unchecked).is_empty(),
+                "{what}: found without the check"
+            );
+        }
+        for (what, item) in [("the noise", noise), ("the song", song)] {
+            let found = matches(&index, &item, QueryParams::default());
+            assert!(found.is_empty(), "{what}: {found:?}");
+        }
     }
 }

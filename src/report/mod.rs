@@ -3,8 +3,9 @@
 //!
 //! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
 //! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
-//! `speed`, `pitch`, `also_at` (only when the track repeats the passage), and for failures `item`,
-//! `member`, `error`. Fields may be added, never renamed.
+//! `speed`, `pitch`, `also_at` (only when the track repeats the passage), `peak_check` (only
+//! where the index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`),
+//! and for failures `item`, `member`, `error`. Fields may be added, never renamed.
 
 use std::io::{self, Write};
 
@@ -116,6 +117,21 @@ struct MatchLine<'a> {
     pitch: f64,
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     also_at: &'a [f64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peak_check: Option<PeakCheckLine>,
+}
+
+/// What the check against the track's stored peaks found.
+#[derive(Serialize)]
+struct PeakCheckLine {
+    /// The track's peaks in the checked stretch...
+    reference: u32,
+    /// ...those the item holds where the match puts them...
+    matched: u32,
+    /// ...how many an unrelated recording would hold by chance...
+    expected: f64,
+    /// ...and −log10 of the chance of holding as many.
+    evidence: f64,
 }
 
 #[derive(Serialize)]
@@ -149,6 +165,12 @@ impl<'a> MatchLine<'a> {
             speed: f.m.speed,
             pitch: f.m.pitch,
             also_at: &f.m.also_at,
+            peak_check: f.m.peak_check.map(|c| PeakCheckLine {
+                reference: c.reference,
+                matched: c.matched,
+                expected: (c.expected * 100.0).round() / 100.0,
+                evidence: (c.evidence() * 100.0).round() / 100.0,
+            }),
         }
     }
 }
@@ -227,7 +249,7 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence"
             )?;
             self.header_written = true;
         }
@@ -237,7 +259,7 @@ impl<W: Write> Reporter for Csv<W> {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{}",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{}",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -253,11 +275,13 @@ impl<W: Write> Reporter for Csv<W> {
                     .iter()
                     .map(|t| format!("{t:.3}"))
                     .collect::<Vec<_>>()
-                    .join(";")
+                    .join(";"),
+                m.peak_check
+                    .map_or(String::new(), |c| format!("{:.2}", c.evidence()))
             )?;
         }
         if let Some(e) = &o.error {
-            writeln!(self.out, "{item},{member},,,,,,,,,,{},,", csv_field(e))?;
+            writeln!(self.out, "{item},{member},,,,,,,,,,{},,,", csv_field(e))?;
         }
         self.out.flush()
     }
@@ -306,6 +330,12 @@ impl<W: Write> Reporter for Human<W> {
             };
             if m.pitch != 0.0 {
                 speed += &format!(", pitch {:+.2} semitones", m.pitch);
+            }
+            if let Some(c) = m.peak_check {
+                speed += &format!(
+                    "; {} of the track's {} peaks heard, {:.1} expected by chance",
+                    c.matched, c.reference, c.expected
+                );
             }
             if !m.also_at.is_empty() {
                 let places: Vec<String> = m.also_at.iter().map(|&t| clock(t)).collect();
@@ -359,6 +389,12 @@ mod tests {
                     speed: 1.0,
                     pitch: 0.0,
                     also_at: vec![27.0, 51.125],
+                    peak_check: Some(crate::matcher::PeakCheck {
+                        reference: 80,
+                        matched: 60,
+                        expected: 9.876,
+                        trials: 5,
+                    }),
                 },
             }],
             error: None,
@@ -399,10 +435,27 @@ mod tests {
             }],
             ..outcome()
         };
+        assert_eq!(v["peak_check"]["matched"], 60);
+        assert_eq!(v["peak_check"]["expected"], 9.88);
+        assert!(v["peak_check"]["evidence"].as_f64().unwrap() > 20.0);
+        let once = Outcome {
+            found: vec![Found {
+                m: Match {
+                    peak_check: None,
+                    ..once.found[0].m.clone()
+                },
+                ..once.found[0].clone()
+            }],
+            ..once
+        };
         let v: serde_json::Value = serde_json::from_str(&json_lines(&once)[0]).unwrap();
         assert!(
             v.get("also_at").is_none(),
             "a passage played once has no also_at"
+        );
+        assert!(
+            v.get("peak_check").is_none(),
+            "a match without stored peaks has no peak_check"
         );
         let plain = Outcome {
             member: None,
@@ -438,6 +491,12 @@ mod tests {
         for line in text.lines().skip(1) {
             assert_eq!(line.split(',').count(), header + 1, "{line}");
         }
-        assert!(text.lines().nth(1).unwrap().ends_with(",27.000;51.125"));
+        let evidence = outcome().found[0].m.peak_check.unwrap().evidence();
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(&format!(",27.000;51.125,{evidence:.2}"))
+        );
     }
 }

@@ -317,7 +317,7 @@ pub fn identify<D: AsRef<[u8]>>(
     limits: &Limits,
 ) -> Result<(Vec<Found>, audio::Decoded)> {
     let params = *index.params();
-    let mut fingerprinter = Fingerprinter::new(&params, Density::query(query));
+    let mut fingerprinter = Fingerprinter::new(&params, Density::query(query)).keeping_peaks();
     let mut matcher = Matcher::new(index, *query);
     let decoded = audio::decode(
         source,
@@ -327,9 +327,12 @@ pub fn identify<D: AsRef<[u8]>>(
         &mut |samples| {
             fingerprinter.push(samples);
             matcher.add(fingerprinter.take());
+            matcher.add_peaks(&fingerprinter.take_peaks());
         },
     )?;
-    matcher.add(fingerprinter.finish().0);
+    let (landmarks, peaks, _) = fingerprinter.finish_with_peaks();
+    matcher.add(landmarks);
+    matcher.add_peaks(&peaks);
     let found = matcher
         .finish()
         .into_iter()
@@ -451,7 +454,7 @@ mod tests {
     /// read and matched: every triplet whole, none narrowed.
     #[test]
     fn an_index_without_fourth_peaks_still_identifies() {
-        use crate::fingerprint::{Density, Fingerprinter, HashLayout};
+        use crate::fingerprint::{HashLayout, catalogue_track};
         use crate::index::{IndexBuilder, TrackEntry};
         let params = crate::config::FingerprintParams {
             fourth_peak: crate::config::FourthPeak::Off,
@@ -467,18 +470,14 @@ mod tests {
             let ext = file.extension().and_then(|e| e.to_str());
             let (samples, _) =
                 audio::decode_to_vec(&bytes, ext, params.sample_rate, &limits).unwrap();
-            let mut fp = Fingerprinter::new(&params, Density::index(&params));
-            fp.push(&samples);
-            let (landmarks, frames) = fp.finish();
-            let layout = HashLayout::new(&params);
-            assert_eq!(layout.total_bits(), 25);
-            let keyed: Vec<_> = landmarks.iter().map(|m| layout.keyed(m)).collect();
+            assert_eq!(HashLayout::new(&params).total_bits(), 25);
+            let (keyed, peaks, frames) = catalogue_track(&samples, &params);
             let entry = TrackEntry {
                 id: track.into(),
                 external_id: String::new(),
                 frames: frames as u32,
             };
-            builder.add_track(entry, &keyed).unwrap();
+            builder.add_track(entry, &keyed, &peaks).unwrap();
         }
         builder.finish(&path).unwrap();
         let index = Index::open(&path).unwrap();

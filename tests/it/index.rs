@@ -90,7 +90,8 @@ fn an_index_of_an_older_format_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("index format version 2 is not supported") && err.contains("reads version 3"),
+        err.contains("index format version 2 is not supported")
+            && err.contains("reads versions 3 to 4"),
         "{err}"
     );
 }
