@@ -43,7 +43,7 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
         );
     } else {
         println!(
-            "peaks        none stored (format version {}): matches are not checked against peaks",
+            "peaks        none stored (format version {}): matches rest on hashes alone",
             h.version
         );
     }

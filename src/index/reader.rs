@@ -289,10 +289,10 @@ impl<D: AsRef<[u8]>> Index<D> {
         (u64::from(id.0) < self.header.tracks).then(|| self.record(id).frames)
     }
 
-    /// Whether the index stores its tracks' peaks (format version 4 and later), so that a
-    /// candidate match can be checked against them.
+    /// Whether the index stores peaks (format version 4, with at least one track's), so that
+    /// candidate matches can be checked against them.
     pub fn has_peaks(&self) -> bool {
-        self.header.version >= 4
+        self.header.version >= 4 && self.header.peaks > 0
     }
 
     fn peak_start(&self, track: u64) -> u64 {
