@@ -1,7 +1,9 @@
 //! Finding the time line `r = speed · (q - centre) + offset` that the most hits agree with.
 //!
 //! For each candidate speed the hits' offsets are sorted and a two-pointer sweep finds the
-//! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed.
+//! interval of width `2·tolerance` holding the most of them: exact, O(n log n) per speed. The
+//! offsets are re-sorted from the previous speed's order ([`LineScratch`]): neighbouring speeds
+//! move a hit's offset by at most the tolerance, so that order is nearly right.
 //! [`reference_best_count`] is the quadratic definition that sweep is tested against, and
 //! [`reference_best_line`] (every speed swept) the definition of [`best_line`], which skips
 //! groups of speeds whose upper bound falls short.
@@ -70,6 +72,16 @@ pub fn speeds(max_change: f64, half_span: f64, tolerance: f64) -> Vec<f64> {
     v
 }
 
+/// The line search's working memory: the hits' offsets at the last speed searched, sorted, each
+/// with its hit. Kept between speeds (and windows), because at a neighbouring speed the same
+/// order is nearly sorted and an insertion sort puts it right in about one pass; whatever it
+/// holds, the next search sorts from scratch where that would be cheaper, so results never
+/// depend on it.
+#[derive(Debug, Default)]
+pub struct LineScratch {
+    pairs: Vec<(f64, u32)>,
+}
+
 /// Speeds per group whose common upper bound is checked before any of them is swept.
 const SPEED_GROUP: usize = 8;
 
@@ -86,7 +98,7 @@ pub fn best_line(
     speeds: &[f64],
     tolerance: f64,
     min: usize,
-    scratch: &mut Vec<f64>,
+    scratch: &mut LineScratch,
 ) -> Option<Line> {
     let reach = hits
         .iter()
@@ -122,18 +134,31 @@ pub fn best_line(
     best.filter(|b| b.count >= min)
 }
 
-/// [`best_line`] by sweeping every speed: the definition it is tested against.
+/// [`best_line`] by sweeping every speed, each sorted afresh: the definition it is tested
+/// against.
 pub fn reference_best_line(
     hits: &[Hit],
     centre: f64,
     speeds: &[f64],
     tolerance: f64,
     min: usize,
-    scratch: &mut Vec<f64>,
 ) -> Option<Line> {
-    let mut best = None;
+    let mut best: Option<Line> = None;
     for &speed in speeds {
-        sweep(hits, centre, speed, tolerance, scratch, &mut best);
+        let mut offsets: Vec<f64> = hits
+            .iter()
+            .map(|h| f64::from(h.r) - speed * (f64::from(h.q) - centre))
+            .collect();
+        offsets.sort_unstable_by(f64::total_cmp);
+        let (count, offset) = densest_sorted(&offsets, |&o| o, tolerance);
+        if count > 0 && best.is_none_or(|b| count > b.count) {
+            best = Some(Line {
+                speed,
+                offset,
+                centre,
+                count,
+            });
+        }
     }
     best.filter(|b| b.count >= min)
 }
@@ -144,7 +169,7 @@ fn sweep(
     centre: f64,
     speed: f64,
     tolerance: f64,
-    scratch: &mut Vec<f64>,
+    scratch: &mut LineScratch,
     best: &mut Option<Line>,
 ) {
     let (count, offset) = densest(hits, centre, speed, tolerance, scratch);
@@ -165,21 +190,58 @@ fn densest(
     centre: f64,
     speed: f64,
     tolerance: f64,
-    scratch: &mut Vec<f64>,
+    scratch: &mut LineScratch,
 ) -> (usize, f64) {
-    scratch.clear();
-    scratch.extend(
-        hits.iter()
-            .map(|h| f64::from(h.r) - speed * (f64::from(h.q) - centre)),
-    );
-    scratch.sort_unstable_by(f64::total_cmp);
+    let pairs = &mut scratch.pairs;
+    // `pairs` always holds a permutation of 0..its length: another window's order serves as a
+    // starting point if it has as many hits, else start afresh.
+    if pairs.len() != hits.len() {
+        pairs.clear();
+        pairs.extend((0..hits.len() as u32).map(|i| (0.0, i)));
+    }
+    for p in pairs.iter_mut() {
+        let h = &hits[p.1 as usize];
+        p.0 = f64::from(h.r) - speed * (f64::from(h.q) - centre);
+    }
+    sort_nearly_sorted(pairs);
+    densest_sorted(pairs, |p| p.0, tolerance)
+}
+
+/// Sorts by offset: by insertion while that stays cheap (an order from a neighbouring speed needs
+/// few moves), else by a full sort.
+fn sort_nearly_sorted(pairs: &mut [(f64, u32)]) {
+    let mut budget = 4 * pairs.len() + 64;
+    for i in 1..pairs.len() {
+        let item = pairs[i];
+        let mut j = i;
+        while j > 0 && pairs[j - 1].0.total_cmp(&item.0).is_gt() {
+            pairs[j] = pairs[j - 1];
+            j -= 1;
+        }
+        pairs[j] = item;
+        budget = match budget.checked_sub(i - j) {
+            Some(left) => left,
+            None => {
+                pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                return;
+            }
+        };
+    }
+}
+
+/// The densest interval of width `2·tolerance` among `sorted`'s offsets (ascending), and the
+/// middle of the first such interval.
+fn densest_sorted<T>(sorted: &[T], offset: impl Fn(&T) -> f64, tolerance: f64) -> (usize, f64) {
     let (mut lo, mut best) = (0, (0, 0.0));
-    for hi in 0..scratch.len() {
-        while scratch[hi] - scratch[lo] > 2.0 * tolerance {
+    for hi in 0..sorted.len() {
+        while offset(&sorted[hi]) - offset(&sorted[lo]) > 2.0 * tolerance {
             lo += 1;
         }
         if hi + 1 - lo > best.0 {
-            best = (hi + 1 - lo, 0.5 * (scratch[lo] + scratch[hi]));
+            best = (
+                hi + 1 - lo,
+                0.5 * (offset(&sorted[lo]) + offset(&sorted[hi])),
+            );
         }
     }
     best
@@ -246,7 +308,7 @@ mod tests {
         ) {
             let hits: Vec<Hit> = raw.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }).collect();
             let s = speeds(0.1, 250.0, tolerance);
-            let fast = reference_best_line(&hits, 250.0, &s, tolerance, 0, &mut Vec::new()).map_or(0, |l| l.count);
+            let fast = best_line(&hits, 250.0, &s, tolerance, 0, &mut LineScratch::default()).map_or(0, |l| l.count);
             prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
         }
 
@@ -266,9 +328,12 @@ mod tests {
             hits.extend(noise.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }));
             let s = speeds(0.1, half_span, 3.0);
             let centre = 1500.0;
+            // One scratch for both, holding another window's order first, as in the matcher.
+            let mut scratch = LineScratch::default();
+            let _ = best_line(&hits[hits.len() / 2..], centre, &s, 3.0, min, &mut scratch);
             prop_assert_eq!(
-                best_line(&hits, centre, &s, 3.0, min, &mut Vec::new()),
-                reference_best_line(&hits, centre, &s, 3.0, min, &mut Vec::new())
+                best_line(&hits, centre, &s, 3.0, min, &mut scratch),
+                reference_best_line(&hits, centre, &s, 3.0, min)
             );
         }
     }
@@ -288,7 +353,7 @@ mod tests {
             ..Hit::default()
         }));
         let s = speeds(0.1, 300.0, 3.0);
-        let line = best_line(&hits, 300.0, &s, 3.0, 10, &mut Vec::new()).unwrap();
+        let line = best_line(&hits, 300.0, &s, 3.0, 10, &mut LineScratch::default()).unwrap();
         assert!(line.count >= 40);
         let inliers: Vec<Hit> = hits
             .iter()

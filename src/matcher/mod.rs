@@ -506,7 +506,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             drift: max_change * f64::from(window / 2) + tolerance,
             min_span,
             track_frames,
-            scratch: Vec::new(),
+            scratch: line::LineScratch::default(),
             pitched: Vec::new(),
             offsets: Vec::new(),
             scratch_f32: Vec::new(),
@@ -848,7 +848,7 @@ struct LineSearch<'s> {
     /// Fewest query frames over which a line's speed is re-estimated.
     min_span: u32,
     track_frames: u32,
-    scratch: Vec<f64>,
+    scratch: line::LineScratch,
     /// The hits of a window that share its commonest pitch shift, and their offsets (kept to
     /// reuse the allocations: a track's windows try up to 16 new lines each).
     pitched: Vec<Hit>,
