@@ -2,44 +2,15 @@
 //! symphonia decoding alone against the whole pipeline, and each stage on its own.
 //! `cargo bench --bench pipeline`; x real time = 10 s / time per iteration.
 
-use std::path::Path;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use earmark::audio::{self, resample::MonoResampler};
-use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{Density, Fingerprinter, catalogue_track, fingerprint};
-use earmark::index::{Index, IndexBuilder, TrackEntry};
+use earmark::config::{Limits, QueryParams};
+use earmark::fingerprint::{Density, Fingerprinter, fingerprint};
 use earmark::matcher::Matcher;
 
 mod common;
 
-use common::{CLIP, decode_only, identify};
-
-fn catalogue_index(dir: &Path) -> Index {
-    let params = FingerprintParams::default();
-    let mut builder = IndexBuilder::new(params, 1 << 28, dir.join("runs")).unwrap();
-    for name in [
-        "wesnoth/battle.ogg",
-        "wesnoth/deep-path.ogg",
-        "wesnoth/siege.ogg",
-        "ufoai/psymong.mp3",
-        "ufoai/basrah.mp3",
-    ] {
-        let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
-        let (samples, _) =
-            audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
-        let (hashes, peaks, frames) = catalogue_track(&samples, &params);
-        let entry = TrackEntry {
-            id: name.into(),
-            external_id: String::new(),
-            frames: frames as u32,
-        };
-        builder.add_track(entry, &hashes, &peaks).unwrap();
-    }
-    let path = dir.join("bench.earmark");
-    builder.finish(&path).unwrap();
-    Index::open(&path).unwrap()
-}
+use common::{CLIP, catalogue_index, decode_only, identify};
 
 fn stages(c: &mut Criterion) {
     let bytes = std::fs::read(CLIP).unwrap();

@@ -1,6 +1,12 @@
 //! Shared by the benchmarks.
 
 use std::io::Cursor;
+use std::path::Path;
+
+use earmark::audio;
+use earmark::config::{FingerprintParams, Limits};
+use earmark::fingerprint::catalogue_track;
+use earmark::index::{Index, IndexBuilder, TrackEntry};
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::formats::probe::Hint;
@@ -40,6 +46,33 @@ pub fn decode_only(bytes: &[u8]) -> f32 {
         }
     }
     acc
+}
+
+/// The shipped catalogue (testdata/catalogue), indexed with today's format and defaults.
+pub fn catalogue_index(dir: &Path) -> Index {
+    let params = FingerprintParams::default();
+    let mut builder = IndexBuilder::new(params, 1 << 28, dir.join("runs")).unwrap();
+    for name in [
+        "wesnoth/battle.ogg",
+        "wesnoth/deep-path.ogg",
+        "wesnoth/siege.ogg",
+        "ufoai/psymong.mp3",
+        "ufoai/basrah.mp3",
+    ] {
+        let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
+        let (samples, _) =
+            audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
+        let (hashes, peaks, frames) = catalogue_track(&samples, &params);
+        let entry = TrackEntry {
+            id: name.into(),
+            external_id: String::new(),
+            frames: frames as u32,
+        };
+        builder.add_track(entry, &hashes, &peaks).unwrap();
+    }
+    let path = dir.join("bench.earmark");
+    builder.finish(&path).unwrap();
+    Index::open(&path).unwrap()
 }
 
 /// The whole pipeline on the clip; returns the number of matches.
