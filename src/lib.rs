@@ -22,6 +22,8 @@ pub mod index;
 pub mod matcher;
 pub mod report;
 pub mod scan;
+#[cfg(test)]
+mod test_support;
 
 pub use config::{FingerprintParams, Limits, QueryParams};
 pub use error::{Error, Result};

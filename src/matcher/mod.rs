@@ -1647,19 +1647,6 @@ mod peak_check_tests {
         m.finish()
     }
 
-    /// Deterministic white noise.
-    fn noise(n: usize) -> Vec<f32> {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect()
-    }
-
     fn rms(x: &[f32]) -> f32 {
         (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
     }
@@ -1686,7 +1673,7 @@ mod peak_check_tests {
         let track = decode("testdata/catalogue/wesnoth/deep-path.ogg");
         let excerpt = &track[12 * 8000..22 * 8000];
         let song = decode("testdata/dump/not-in-catalogue.mp3");
-        let noise = noise(excerpt.len());
+        let noise = crate::test_support::noise(excerpt.len(), 1);
         let unchecked = QueryParams {
             min_peak_evidence: 0.0,
             ..QueryParams::default()

@@ -168,6 +168,7 @@ pub fn reference_resample(samples: &[f32], in_rate: u32, out_rate: u32) -> Vec<f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::noise;
 
     use std::f64::consts::PI;
 
@@ -181,19 +182,6 @@ mod tests {
     fn sine(rate: u32, hz: f64, seconds: f64) -> Vec<f32> {
         (0..(f64::from(rate) * seconds) as usize)
             .map(|i| (2.0 * PI * hz * i as f64 / f64::from(rate)).sin() as f32)
-            .collect()
-    }
-
-    /// Uniform in [-1, 1), from a fixed seed.
-    pub(super) fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
             .collect()
     }
 

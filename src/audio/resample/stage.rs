@@ -445,7 +445,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::resample::tests::noise;
+    use crate::test_support::noise;
 
     #[test]
     fn avx_changes_no_bit_of_the_output() {
