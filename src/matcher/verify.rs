@@ -100,10 +100,10 @@ pub fn best_check(
     // about the chance variation of a count of 16 (the counts of neighbouring shifts differ by
     // a peak or two on an unshifted copy; by three times on the corpus's off-pitch line).
     let own = own.expect("PITCH_STEPS holds 0");
-    let best = best
-        .filter(|(b, ..)| 4 * b.matched > 5 * own.0.matched)
-        .or(Some(own));
-    let (c, pitch, _) = best.expect("PITCH_STEPS is not empty");
+    let (c, pitch, _) = match best {
+        Some(b) if 4 * b.0.matched > 5 * own.0.matched => b,
+        _ => own,
+    };
     (
         PeakCheck {
             trials: PITCH_STEPS.len() as u32,
