@@ -30,6 +30,7 @@ pub mod verify;
 
 use crate::config::QueryParams;
 use crate::fingerprint::{Detail, Hash, HashLayout, Landmark, Peak};
+use crate::index::reader::TrackPeaks;
 use crate::index::{Index, Posting, Postings, TrackId};
 pub use line::{Hit, Line};
 use verify::MIN_CHECK_SECONDS;
@@ -489,6 +490,32 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         (hits, pitch)
     }
 
+    /// The peak check of the segment `q0..q1` (item frames) on `line` at `pitch` (semitones),
+    /// over at least [`MIN_CHECK_SECONDS`] of the item around it, and the pitch shift (semitones)
+    /// it found best.
+    fn check_peaks(
+        &self,
+        peaks: TrackPeaks<'_>,
+        line: &Line,
+        (q0, q1): (f64, f64),
+        pitch: f64,
+        scratch: &mut Vec<f32>,
+    ) -> (PeakCheck, f64) {
+        let item_frames = self.query_peaks.last().map_or(0.0, |p| f64::from(p.time));
+        let half = (0.5 * (q1 - q0)).max(0.5 * MIN_CHECK_SECONDS / self.frame_seconds);
+        let mid = 0.5 * (q0 + q1);
+        let alignment = verify::Alignment {
+            item_at: q0,
+            track_at: line.at(q0),
+            speed: line.speed,
+            pitch: 16.0 * pitch,
+            item_from: (mid - half).max(0.0),
+            item_to: (mid + half).min(item_frames.max(q1)),
+        };
+        let (c, sixteenths) = verify::best_check(peaks, &self.query_peaks, &alignment, scratch);
+        (c, sixteenths / 16.0)
+    }
+
     fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Candidate>) {
         let q = &self.query;
         let window = window_frames(q, self.frame_seconds);
@@ -498,7 +525,6 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let min = self.min_line;
         let peaks = self.index.track_peaks(track);
         let checked = self.checks_peaks && !peaks.is_empty();
-        let item_frames = self.query_peaks.last().map_or(0.0, |p| f64::from(p.time));
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut search = LineSearch {
@@ -509,7 +535,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             scratch: line::LineScratch::default(),
             pitched: Vec::new(),
             offsets: Vec::new(),
-            scratch_f32: Vec::new(),
+            check: Vec::new(),
         };
         let mut segments: Vec<Segment> = Vec::new();
         let mut found = Vec::new();
@@ -597,24 +623,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let mut confidence = s.confidence;
             let mut peak_check = None;
             if checked {
-                let half = (0.5 * (q1 - q0)).max(0.5 * MIN_CHECK_SECONDS / fs);
-                let mid = 0.5 * (q0 + q1);
-                let alignment = verify::Alignment {
-                    item_at: q0,
-                    track_at: line.at(q0),
-                    speed: line.speed,
-                    pitch: 16.0 * pitch,
-                    item_from: (mid - half).max(0.0),
-                    item_to: (mid + half).min(item_frames.max(q1)),
-                };
-                let (c, sixteenths) = verify::best_check(
-                    peaks,
-                    &self.query_peaks,
-                    &alignment,
-                    &mut search.scratch_f32,
-                );
+                let (c, shift) = self.check_peaks(peaks, &line, (q0, q1), pitch, &mut search.check);
                 // The peaks measure the shift more finely than the hits' consensus does.
-                pitch = sixteenths / 16.0;
+                pitch = shift;
                 if score < Transform::of(speed, pitch).candidate_score(q)
                     || c.evidence() < q.min_peak_evidence
                     || pitches_of(&s.inliers) < q.min_pitches_checked as usize
@@ -854,7 +865,7 @@ struct LineSearch<'s> {
     pitched: Vec<Hit>,
     offsets: Vec<i64>,
     /// The peak check's pitches.
-    scratch_f32: Vec<f32>,
+    check: Vec<f32>,
 }
 
 /// Window matches of one track that lie on one line, merged.
