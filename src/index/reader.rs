@@ -161,29 +161,23 @@ impl<D: AsRef<[u8]>> Index<D> {
             path: self.path.clone(),
             reason,
         };
-        let mut previous = 0;
-        for b in 0..=self.layout().buckets() {
-            let start = self.dir(b);
-            if start < previous || start > h.postings {
-                return Err(corrupt(format!("directory entry {b} is out of order")));
-            }
-            previous = start;
-        }
-        if previous != h.postings {
-            return Err(corrupt("directory does not end at the last posting".into()));
-        }
+        check_starts(
+            self.layout().buckets() as u64 + 1,
+            |b| self.dir(b as usize),
+            h.postings,
+            |b| format!("directory entry {b} is out of order"),
+            "directory does not end at the last posting",
+        )
+        .map_err(corrupt)?;
         if h.version >= 4 {
-            let mut previous = 0;
-            for t in 0..=h.tracks {
-                let start = self.peak_start(t);
-                if start < previous || start > h.peaks {
-                    return Err(corrupt(format!("peak start of track {t} is out of order")));
-                }
-                previous = start;
-            }
-            if previous != h.peaks {
-                return Err(corrupt("peak starts do not end at the last peak".into()));
-            }
+            check_starts(
+                h.tracks + 1,
+                |t| self.peak_start(t),
+                h.peaks,
+                |t| format!("peak start of track {t} is out of order"),
+                "peak starts do not end at the last peak",
+            )
+            .map_err(corrupt)?;
         }
         for t in 0..h.tracks as u32 {
             let r = self.record(TrackId(t));
@@ -415,6 +409,29 @@ const LINEAR_SCAN: u64 = 48;
 
 /// The first index in `lo..hi` where `below` turns false (`below` must be monotone): a forward
 /// scan in a typical bucket (two cache lines), a binary search in a larger one.
+/// A table of `entries` cumulative starts (`start(i)`: the directory, or the peaks' track
+/// starts) must never decrease, never pass `end`, and end at it.
+fn check_starts(
+    entries: u64,
+    start: impl Fn(u64) -> u64,
+    end: u64,
+    out_of_order: impl Fn(u64) -> String,
+    short: &str,
+) -> std::result::Result<(), String> {
+    let mut previous = 0;
+    for i in 0..entries {
+        let at = start(i);
+        if at < previous || at > end {
+            return Err(out_of_order(i));
+        }
+        previous = at;
+    }
+    if previous != end {
+        return Err(short.to_string());
+    }
+    Ok(())
+}
+
 fn seek(lo: u64, hi: u64, below: impl Fn(u64) -> bool) -> u64 {
     if hi - lo <= LINEAR_SCAN {
         (lo..hi).find(|&i| !below(i)).unwrap_or(hi)
