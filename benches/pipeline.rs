@@ -63,7 +63,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut m = Matcher::new(&index, query);
             m.add(landmarks.iter().copied());
-            m.add_peaks(&peaks);
+            m.add_peaks(peaks.iter().copied());
             m.finish().len()
         })
     });

@@ -72,7 +72,7 @@ fn exercise(index: &Index<&[u8]>) {
         let mut m = Matcher::new(index, QueryParams::default());
         let (landmarks, peaks) = query();
         m.add(landmarks.iter().copied());
-        m.add_peaks(peaks);
+        m.add_peaks(peaks.iter().copied());
         let _ = m.finish();
     }
 }

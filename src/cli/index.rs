@@ -254,7 +254,7 @@ fn fingerprint_item(
             &mut |s| {
                 fp.push(s);
                 hashes.extend(fp.take().map(|m| layout.keyed(&m)));
-                peaks.extend(fp.take_peaks().iter().filter_map(|p| p.code(params)));
+                peaks.extend(fp.take_peaks().filter_map(|p| p.code(params)));
             },
         )
         .map_err(|e| e.to_string())?;

@@ -68,8 +68,9 @@ pub struct Fingerprinter {
     landmarker: Landmarker,
     peaks: Vec<Peak>,
     landmarks: Vec<Landmark>,
-    /// Every picked peak, when kept ([`Self::keeping_peaks`]).
-    kept: Option<Vec<Peak>>,
+    /// Whether every picked peak is kept ([`Self::keeping_peaks`]), and those kept.
+    keep_peaks: bool,
+    kept: Vec<Peak>,
 }
 
 impl Fingerprinter {
@@ -90,20 +91,22 @@ impl Fingerprinter {
             landmarker,
             peaks: Vec::new(),
             landmarks: Vec::new(),
-            kept: None,
+            keep_peaks: false,
+            kept: Vec::new(),
         }
     }
 
     /// Also keeps every peak picked, for [`Self::take_peaks`]: the index stores a catalogue
     /// track's peaks and the matcher checks candidates against the query's.
     pub fn keeping_peaks(mut self) -> Self {
-        self.kept = Some(Vec::new());
+        self.keep_peaks = true;
         self
     }
 
-    /// The peaks kept so far, in the order picked; they are removed from the fingerprinter.
-    pub fn take_peaks(&mut self) -> Vec<Peak> {
-        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    /// The peaks kept so far, in the order picked; they are removed from the fingerprinter,
+    /// which keeps the buffer (this runs once per decoded packet).
+    pub fn take_peaks(&mut self) -> std::vec::Drain<'_, Peak> {
+        self.kept.drain(..)
     }
 
     /// Feeds mono samples at the analysis rate.
@@ -119,8 +122,8 @@ impl Fingerprinter {
     }
 
     fn forward_peaks(&mut self) {
-        if let Some(kept) = &mut self.kept {
-            kept.extend_from_slice(&self.peaks);
+        if self.keep_peaks {
+            self.kept.extend_from_slice(&self.peaks);
         }
         for peak in self.peaks.drain(..) {
             self.landmarker.push(peak, &mut self.landmarks);
@@ -144,7 +147,7 @@ impl Fingerprinter {
         self.picker.finish(&mut self.peaks);
         self.forward_peaks();
         self.landmarker.finish(&mut self.landmarks);
-        let peaks = self.take_peaks();
+        let peaks = std::mem::take(&mut self.kept);
         (self.landmarks, peaks, self.spectrogram.frames())
     }
 }

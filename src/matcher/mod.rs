@@ -241,12 +241,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     /// Takes the item's peaks (all those its fingerprinter picked), for checking candidates
     /// against the tracks' stored peaks.
-    pub fn add_peaks(&mut self, peaks: &[Peak]) {
+    pub fn add_peaks(&mut self, peaks: impl IntoIterator<Item = Peak>) {
         if self.index.has_peaks() && self.query.min_peak_evidence > 0.0 {
             self.checks_peaks = true;
             let params = self.index.params();
             self.query_peaks
-                .extend(peaks.iter().map(|p| verify::QueryPeak {
+                .extend(peaks.into_iter().map(|p| verify::QueryPeak {
                     time: p.time,
                     pitch: 16.0 * p.semitones(params),
                 }));
@@ -1654,7 +1654,7 @@ mod peak_check_tests {
         let (landmarks, peaks, _) = f.finish_with_peaks();
         let mut m = Matcher::new(index, query);
         m.add(landmarks);
-        m.add_peaks(&peaks);
+        m.add_peaks(peaks);
         m.finish()
     }
 

@@ -327,12 +327,12 @@ pub fn identify<D: AsRef<[u8]>>(
         &mut |samples| {
             fingerprinter.push(samples);
             matcher.add(fingerprinter.take());
-            matcher.add_peaks(&fingerprinter.take_peaks());
+            matcher.add_peaks(fingerprinter.take_peaks());
         },
     )?;
     let (landmarks, peaks, _) = fingerprinter.finish_with_peaks();
     matcher.add(landmarks);
-    matcher.add_peaks(&peaks);
+    matcher.add_peaks(peaks);
     let found = matcher
         .finish()
         .into_iter()
