@@ -623,12 +623,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let mut confidence = s.confidence;
             let mut peak_check = None;
             if checked {
+                // The cheap test first: the pitches do not depend on the shift the check finds.
+                if pitches_of(&s.inliers) < q.min_pitches_checked as usize {
+                    continue;
+                }
                 let (c, shift) = self.check_peaks(peaks, &line, (q0, q1), pitch, &mut search.check);
                 // The peaks measure the shift more finely than the hits' consensus does.
                 pitch = shift;
                 if score < Transform::of(speed, pitch).candidate_score(q)
                     || c.evidence() < q.min_peak_evidence
-                    || pitches_of(&s.inliers) < q.min_pitches_checked as usize
                 {
                     continue;
                 }

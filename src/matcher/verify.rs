@@ -82,6 +82,8 @@ pub fn best_check(
     a: &Alignment,
     scratch: &mut Vec<f32>,
 ) -> (PeakCheck, f64) {
+    // The stretch, and so its pitches, is the same at every shift.
+    stretch_pitches(query, a, scratch);
     let mut own = None;
     let mut best: Option<(PeakCheck, f64, f64)> = None;
     for step in PITCH_STEPS {
@@ -127,23 +129,30 @@ pub fn check(
     a: &Alignment,
     scratch: &mut Vec<f32>,
 ) -> PeakCheck {
+    stretch_pitches(query, a, scratch);
     check_and_error(track, query, a, scratch).0
+}
+
+/// The pitches of the item's peaks in the checked stretch, ascending, into `out`.
+fn stretch_pitches(query: &[QueryPeak], a: &Alignment, out: &mut Vec<f32>) {
+    let (from, to) = (a.item_from as f32, a.item_to as f32);
+    let stretch =
+        &query[query.partition_point(|p| p.time < from)..query.partition_point(|p| p.time <= to)];
+    out.clear();
+    out.extend(stretch.iter().map(|p| p.pitch));
+    out.sort_unstable_by(f32::total_cmp);
 }
 
 /// The check, and the summed pitch distance of the matched peaks to their nearest match in the
 /// item (sixteenths): of two pitch shifts matching as many peaks, the nearer is the shift.
+/// `pitches` are the stretch's ([`stretch_pitches`]).
 fn check_and_error(
     track: TrackPeaks<'_>,
     query: &[QueryPeak],
     a: &Alignment,
-    scratch: &mut Vec<f32>,
+    pitches: &[f32],
 ) -> (PeakCheck, f64) {
     let (from, to) = (a.item_from as f32, a.item_to as f32);
-    let stretch =
-        &query[query.partition_point(|p| p.time < from)..query.partition_point(|p| p.time <= to)];
-    scratch.clear();
-    scratch.extend(stretch.iter().map(|p| p.pitch));
-    scratch.sort_unstable_by(f32::total_cmp);
     // The share of the stretch one item peak covers: 2·TIME_TOLERANCE, plus a frame for the
     // stored frame's rounding. (Without that frame, chance lines rose to evidence 9 on the
     // corpus, and the threshold keeping the same margin found less.)
@@ -166,8 +175,8 @@ fn check_and_error(
             matched += 1;
             error += f64::from(distance);
         }
-        let rows = scratch.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
-            - scratch.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
+        let rows = pitches.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
+            - pitches.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
         expected += (rows as f64 * occupancy).min(1.0);
     }
     let c = PeakCheck {
