@@ -1120,6 +1120,7 @@ fn log_add(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::below;
 
     fn m(track: u32, score: u32, start: f64, end: f64) -> Match {
         Match {
@@ -1430,18 +1431,11 @@ mod tests {
     #[test]
     fn a_shared_passage_names_the_track_that_explains_it_and_mixes_name_both() {
         use crate::fingerprint::{Density, fingerprint};
-        use crate::index::{IndexBuilder, TrackEntry};
+        use crate::test_support::index_of;
         let params = crate::config::FingerprintParams::default();
         let rate = params.sample_rate as usize;
-        let decode = |name: &str| {
-            let file = std::path::Path::new("testdata/catalogue").join(name);
-            let bytes = std::fs::read(&file).unwrap();
-            let ext = file.extension().and_then(|e| e.to_str());
-            let limits = crate::config::Limits::default();
-            crate::audio::decode_to_vec(&bytes, ext, params.sample_rate, &limits)
-                .unwrap()
-                .0
-        };
+        let decode =
+            |name: &str| crate::test_support::decode(&format!("testdata/catalogue/{name}"));
         let (battle, siege, basrah) = (
             decode("wesnoth/battle.ogg"),
             decode("wesnoth/siege.ogg"),
@@ -1452,19 +1446,11 @@ mod tests {
         let borrowed = [secs(&battle, 10, 15), secs(&siege, 0, 25)].concat();
         let dir = tempfile::tempdir().unwrap();
         let build = |tracks: &[(&str, &[f32])]| {
-            let path = dir.path().join(format!("{}.earmark", tracks.len()));
-            let mut builder = IndexBuilder::new(params, 1 << 30, dir.path().join("runs")).unwrap();
-            for (id, audio) in tracks {
-                let (keyed, peaks, frames) = crate::fingerprint::catalogue_track(audio, &params);
-                let entry = TrackEntry {
-                    id: (*id).into(),
-                    external_id: String::new(),
-                    frames: frames as u32,
-                };
-                builder.add_track(entry, &keyed, &peaks).unwrap();
-            }
-            builder.finish(&path).unwrap();
-            Index::open(&path).unwrap()
+            index_of(
+                &dir.path().join(format!("{}.earmark", tracks.len())),
+                params,
+                tracks,
+            )
         };
         let named = |index: &Index<memmap2::Mmap>, query: &[f32]| {
             let q = QueryParams::default();
@@ -1497,16 +1483,6 @@ mod tests {
             .map(|(a, b)| 0.3 * a + 0.7 * b)
             .collect();
         assert_eq!(named(&index, &mixed), ["basrah", "battle"]);
-    }
-
-    /// A xorshift generator of numbers below `n`, for randomised tests.
-    fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
-        move |n| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        }
     }
 
     #[test]
@@ -1611,43 +1587,27 @@ mod tests {
 #[cfg(test)]
 mod peak_check_tests {
     use super::*;
-    use crate::fingerprint::{Density, Fingerprinter, catalogue_track};
-    use crate::index::{IndexBuilder, TrackEntry};
-
-    fn decode(path: &str) -> Vec<f32> {
-        let bytes = std::fs::read(path).unwrap();
-        let ext = std::path::Path::new(path)
-            .extension()
-            .and_then(|e| e.to_str());
-        let params = crate::config::FingerprintParams::default();
-        crate::audio::decode_to_vec(&bytes, ext, params.sample_rate, &Default::default())
-            .unwrap()
-            .0
-    }
+    use crate::fingerprint::{Density, Fingerprinter};
+    use crate::test_support::{decode, index_of};
 
     /// The shipped catalogue in an index with peaks.
     fn catalogue(dir: &std::path::Path) -> Index<memmap2::Mmap> {
-        let params = crate::config::FingerprintParams::default();
-        let mut builder = IndexBuilder::new(params, 1 << 30, dir.join("runs")).unwrap();
-        for id in [
+        let tracks: Vec<(&str, Vec<f32>)> = [
             "wesnoth/battle.ogg",
             "wesnoth/deep-path.ogg",
             "wesnoth/siege.ogg",
             "ufoai/psymong.mp3",
             "ufoai/basrah.mp3",
-        ] {
-            let (keyed, peaks, frames) =
-                catalogue_track(&decode(&format!("testdata/catalogue/{id}")), &params);
-            let entry = TrackEntry {
-                id: id.into(),
-                external_id: String::new(),
-                frames: frames as u32,
-            };
-            builder.add_track(entry, &keyed, &peaks).unwrap();
-        }
-        let path = dir.join("catalogue.earmark");
-        builder.finish(&path).unwrap();
-        Index::open(&path).unwrap()
+        ]
+        .into_iter()
+        .map(|id| (id, decode(&format!("testdata/catalogue/{id}"))))
+        .collect();
+        let tracks: Vec<(&str, &[f32])> = tracks.iter().map(|(id, a)| (*id, &a[..])).collect();
+        index_of(
+            &dir.join("catalogue.earmark"),
+            crate::config::FingerprintParams::default(),
+            &tracks,
+        )
     }
 
     fn matches(index: &Index<memmap2::Mmap>, samples: &[f32], query: QueryParams) -> Vec<Match> {

@@ -242,22 +242,6 @@ mod tests {
     use super::*;
     use crate::index::format::PeakCode;
 
-    /// xorshift64*: deterministic test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     fn stored(codes: &[PeakCode]) -> Vec<u8> {
         let mut sorted = codes.to_vec();
         sorted.sort_unstable();
@@ -266,35 +250,35 @@ mod tests {
 
     #[test]
     fn the_fast_check_matches_a_brute_force_one() {
-        let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+        let mut below = crate::test_support::below(0x1234_5678_9ABC_DEF1);
         let mut scratch = Vec::new();
         for round in 0..300 {
-            let n = rng.below(200) as usize;
+            let n = below(200) as usize;
             // Pitches from a few rows, so that matches and near misses both occur.
             let codes: Vec<PeakCode> = (0..n)
                 .map(|_| {
-                    let pitch = 100 + 16 * rng.below(12) as u32 + rng.below(5) as u32;
-                    PeakCode::new(rng.below(2000) as u32, pitch).unwrap()
+                    let pitch = 100 + 16 * below(12) as u32 + below(5) as u32;
+                    PeakCode::new(below(2000) as u32, pitch).unwrap()
                 })
                 .collect();
             let bytes = stored(&codes);
             let track = TrackPeaks::from_bytes(&bytes);
-            let mut query: Vec<QueryPeak> = (0..rng.below(400))
+            let mut query: Vec<QueryPeak> = (0..below(400))
                 .map(|_| QueryPeak {
-                    time: rng.below(8000) as f32 / 8.0,
-                    pitch: (100 + 16 * rng.below(12)) as f32 + rng.below(80) as f32 / 10.0,
+                    time: below(8000) as f32 / 8.0,
+                    pitch: (100 + 16 * below(12)) as f32 + below(80) as f32 / 10.0,
                 })
                 .collect();
             query.sort_by(|a, b| a.time.total_cmp(&b.time));
-            let speed = 0.9 + rng.below(21) as f64 / 100.0;
-            let item_at = rng.below(500) as f64;
+            let speed = 0.9 + below(21) as f64 / 100.0;
+            let item_at = below(500) as f64;
             let a = Alignment {
                 item_at,
-                track_at: rng.below(1500) as f64 + 0.25,
+                track_at: below(1500) as f64 + 0.25,
                 speed,
-                pitch: rng.below(33) as f64 - 16.0,
-                item_from: (item_at - rng.below(400) as f64).max(0.0),
-                item_to: item_at + rng.below(600) as f64,
+                pitch: below(33) as f64 - 16.0,
+                item_from: (item_at - below(400) as f64).max(0.0),
+                item_to: item_at + below(600) as f64,
             };
             assert_eq!(
                 check(track, &query, &a, &mut scratch),

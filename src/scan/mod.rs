@@ -454,40 +454,33 @@ mod tests {
     /// read and matched: every triplet whole, none narrowed.
     #[test]
     fn an_index_without_fourth_peaks_still_identifies() {
-        use crate::fingerprint::{HashLayout, catalogue_track};
-        use crate::index::{IndexBuilder, TrackEntry};
+        use crate::fingerprint::HashLayout;
+        use crate::test_support::{decode, index_of};
         let params = crate::config::FingerprintParams {
             fourth_peak: crate::config::FourthPeak::Off,
             ..Default::default()
         };
-        let limits = Limits::default();
+        assert_eq!(HashLayout::new(&params).total_bits(), 25);
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("triplets.earmark");
-        let mut builder = IndexBuilder::new(params, 1 << 30, dir.path().join("runs")).unwrap();
-        for track in ["wesnoth/battle.ogg", "ufoai/basrah.mp3"] {
-            let file = std::path::Path::new("testdata/catalogue").join(track);
-            let bytes = std::fs::read(&file).unwrap();
-            let ext = file.extension().and_then(|e| e.to_str());
-            let (samples, _) =
-                audio::decode_to_vec(&bytes, ext, params.sample_rate, &limits).unwrap();
-            assert_eq!(HashLayout::new(&params).total_bits(), 25);
-            let (keyed, peaks, frames) = catalogue_track(&samples, &params);
-            let entry = TrackEntry {
-                id: track.into(),
-                external_id: String::new(),
-                frames: frames as u32,
-            };
-            builder.add_track(entry, &keyed, &peaks).unwrap();
-        }
-        builder.finish(&path).unwrap();
-        let index = Index::open(&path).unwrap();
+        let (battle, basrah) = (
+            decode("testdata/catalogue/wesnoth/battle.ogg"),
+            decode("testdata/catalogue/ufoai/basrah.mp3"),
+        );
+        let index = index_of(
+            &dir.path().join("triplets.earmark"),
+            params,
+            &[
+                ("wesnoth/battle.ogg", &battle),
+                ("ufoai/basrah.mp3", &basrah),
+            ],
+        );
         let clip = std::fs::read("testdata/dump/clip-mp3.mp3").unwrap();
         let (found, _) = identify(
             &index,
             Box::new(std::io::Cursor::new(clip)),
             Some("mp3"),
             &QueryParams::default(),
-            &limits,
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
