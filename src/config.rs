@@ -382,17 +382,19 @@ pub struct QueryParams {
     /// A line this weak is common by chance; the peak check, not the count, tells a copy from
     /// it (ARCHITECTURE.md, "The peak check").
     pub candidate_score: u32,
-    /// Evidence a checked candidate needs: −log10 of the chance that a recording unrelated to
-    /// the track would hold as many of its peaks where the line puts them. 0 turns the check
-    /// off, and every match then needs `min_inliers` and `min_pitches` as in an index without
-    /// peaks.
+    /// Evidence a checked candidate needs: −log10 of the chance (bounded from above) that a
+    /// recording unrelated to the track would hold its peaks where the line puts them as well
+    /// as the item does, each heard peak weighted by how rarely chance would put an item peak
+    /// there. 0 turns the check off, and every match then needs `min_inliers` and
+    /// `min_pitches` as in an index without peaks.
     pub min_peak_evidence: f64,
     /// [`Self::min_pitches`] for a checked candidate. The check's chance model places the
     /// item at random against the track, which a figure repeated at a steady tempo defeats: it
     /// lines up with a similar figure of another track at every repeat, and holds many of its
-    /// peaks there (a hyperrogue track against nexuiz's beast-of-insanity: 35–38 of 90 peaks,
-    /// evidence 8–10, at four places, every line resting on 2 pitches). Right answers rest on 3
-    /// or more (ARCHITECTURE.md, "The peak check").
+    /// peaks there (a hyperrogue track against nexuiz's beast-of-insanity: 31–38 of 84–90
+    /// peaks at four places, evidence 8–10 by a plain count of peaks and 3.9–7.5 weighted, every
+    /// line resting on 2 pitches). Right answers rest on 3 or more (ARCHITECTURE.md, "The peak
+    /// check").
     pub min_pitches_checked: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,
@@ -423,8 +425,8 @@ impl Default for QueryParams {
             min_inliers: 7,
             min_inliers_unchanged: 6,
             min_pitches: 5,
-            candidate_score: 4,
-            min_peak_evidence: 8.0,
+            candidate_score: 3,
+            min_peak_evidence: 7.0,
             min_pitches_checked: 3,
             inlier_tolerance_frames: 3.0,
             probe_batch: 1,

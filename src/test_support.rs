@@ -56,3 +56,23 @@ pub fn index_of(
     builder.finish(path).unwrap();
     Index::open(path).unwrap()
 }
+
+/// An index of the five catalogue tracks in testdata/, with their hashes and peaks.
+pub fn catalogue(dir: &std::path::Path) -> crate::index::Index {
+    let tracks: Vec<(&str, Vec<f32>)> = [
+        "wesnoth/battle.ogg",
+        "wesnoth/deep-path.ogg",
+        "wesnoth/siege.ogg",
+        "ufoai/psymong.mp3",
+        "ufoai/basrah.mp3",
+    ]
+    .into_iter()
+    .map(|id| (id, decode(&format!("testdata/catalogue/{id}"))))
+    .collect();
+    let tracks: Vec<(&str, &[f32])> = tracks.iter().map(|(id, a)| (*id, &a[..])).collect();
+    index_of(
+        &dir.join("catalogue.earmark"),
+        crate::config::FingerprintParams::default(),
+        &tracks,
+    )
+}

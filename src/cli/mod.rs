@@ -162,7 +162,8 @@ pub struct MatchArgs {
     #[arg(long, default_value_t = QueryParams::default().candidate_score)]
     pub candidate_score: u32,
     /// Evidence a checked candidate needs: -log10 of the chance that a recording unrelated to
-    /// the track would hold as many of its peaks where the match puts them (0: no peak check;
+    /// the track would hold its peaks where the match puts them as well as the item does, a
+    /// peak counting for more where the item has few others at its pitch (0: no peak check;
     /// every match then needs --min-score and --min-pitches, as with an index without peaks).
     #[arg(long, default_value_t = QueryParams::default().min_peak_evidence)]
     pub min_peak_evidence: f64,

@@ -14,10 +14,11 @@
 //!    (one minus the chance that the best of all the lines searched would gather as many hits
 //!    if this track's hits were spread at random must reach 0.99). Where the index stores the
 //!    track's peaks, a line of [`QueryParams::candidate_score`] hits is then checked against
-//!    them ([`verify`]): the track's peaks that the item holds where the line puts them must
-//!    be improbably many for a recording unrelated to the track
-//!    ([`QueryParams::min_peak_evidence`]). Without stored peaks, a line must gather the score
-//!    of its transform from several pitches ([`QueryParams::min_pitches`]).
+//!    them ([`verify`]): the track's peaks that the item holds where the line puts them, each
+//!    weighted by how rarely chance puts an item peak there, must be improbable for a
+//!    recording unrelated to the track ([`QueryParams::min_peak_evidence`]). Without stored
+//!    peaks, a line must gather the score of its transform from several pitches
+//!    ([`QueryParams::min_pitches`]).
 //! 4. **Segments.** Consecutive windows of one track on the same line merge into one match,
 //!    refitted by least squares; separate lines of a track (a track played twice) or separate
 //!    tracks (a medley) stay separate matches.
@@ -41,8 +42,9 @@ pub use verify::PeakCheck;
 /// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
 /// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
 /// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
-/// candidates checked against the track's stored peaks ([`verify`]).
-pub const REVISION: u32 = 4;
+/// candidates checked against the track's stored peaks ([`verify`]); 5: the check weighs each
+/// heard peak by how rarely chance hears it, and candidates start at 3 hashes.
+pub const REVISION: u32 = 5;
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
@@ -246,10 +248,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             self.checks_peaks = true;
             let params = self.index.params();
             self.query_peaks
-                .extend(peaks.into_iter().map(|p| verify::QueryPeak {
-                    time: p.time,
-                    pitch: 16.0 * p.semitones(params),
-                }));
+                .extend(peaks.into_iter().map(|p| verify::QueryPeak::of(&p, params)));
         }
     }
 
@@ -499,7 +498,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         line: &Line,
         (q0, q1): (f64, f64),
         pitch: f64,
-        scratch: &mut Vec<f32>,
+        scratch: &mut verify::CheckScratch,
     ) -> (PeakCheck, f64) {
         let item_frames = self.query_peaks.last().map_or(0.0, |p| f64::from(p.time));
         let half = (0.5 * (q1 - q0)).max(0.5 * MIN_CHECK_SECONDS / self.frame_seconds);
@@ -535,7 +534,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             scratch: line::LineScratch::default(),
             pitched: Vec::new(),
             offsets: Vec::new(),
-            check: Vec::new(),
+            check: verify::CheckScratch::default(),
         };
         let mut segments: Vec<Segment> = Vec::new();
         let mut found = Vec::new();
@@ -867,8 +866,8 @@ struct LineSearch<'s> {
     /// reuse the allocations: a track's windows try up to 16 new lines each).
     pitched: Vec<Hit>,
     offsets: Vec<i64>,
-    /// The peak check's pitches.
-    check: Vec<f32>,
+    /// The peak check's buffers.
+    check: verify::CheckScratch,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -1588,27 +1587,7 @@ mod tests {
 mod peak_check_tests {
     use super::*;
     use crate::fingerprint::{Density, Fingerprinter};
-    use crate::test_support::{decode, index_of};
-
-    /// The shipped catalogue in an index with peaks.
-    fn catalogue(dir: &std::path::Path) -> Index<memmap2::Mmap> {
-        let tracks: Vec<(&str, Vec<f32>)> = [
-            "wesnoth/battle.ogg",
-            "wesnoth/deep-path.ogg",
-            "wesnoth/siege.ogg",
-            "ufoai/psymong.mp3",
-            "ufoai/basrah.mp3",
-        ]
-        .into_iter()
-        .map(|id| (id, decode(&format!("testdata/catalogue/{id}"))))
-        .collect();
-        let tracks: Vec<(&str, &[f32])> = tracks.iter().map(|(id, a)| (*id, &a[..])).collect();
-        index_of(
-            &dir.join("catalogue.earmark"),
-            crate::config::FingerprintParams::default(),
-            &tracks,
-        )
-    }
+    use crate::test_support::decode;
 
     fn matches(index: &Index<memmap2::Mmap>, samples: &[f32], query: QueryParams) -> Vec<Match> {
         let params = *index.params();
@@ -1638,7 +1617,7 @@ mod peak_check_tests {
     #[test]
     fn a_copy_too_faint_for_its_hashes_is_found_by_its_peaks() {
         let dir = tempfile::tempdir().unwrap();
-        let index = catalogue(dir.path());
+        let index = crate::test_support::catalogue(dir.path());
         let deep_path = 1;
         assert_eq!(
             index.track(TrackId(deep_path)).unwrap().id,

@@ -394,6 +394,7 @@ mod tests {
                         matched: 60,
                         expected: 9.876,
                         trials: 5,
+                        log_chance: -60.0,
                     }),
                 },
             }],
