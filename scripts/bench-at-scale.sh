@@ -9,14 +9,21 @@
 #  1. Whole-song queries (OUT_DIR/whole/, OUT_DIR/truth-whole.tsv; made once): the first 30
 #     catalogue tracks of truth.tsv by id, each whole as MP3 128k, in turn re-encoded, slowed
 #     (atempo 0.96) and sped up 3 % (asetrate); and the last 15 tracks of tracks-none.tsv.
+#     Harder ones (OUT_DIR/truth-whole-hard.tsv; made once): the same 30 tracks, in turn under
+#     pink noise at 5 dB SNR and shifted in pitch by +1 and -2 semitones (rubberband), and the
+#     same 15 others under the pink noise; needs sox and rubberband.
 #  2. A synthetic index of POSTINGS postings whose hashes are drawn from catalogue.earmark's own
 #     (benches/scale.rs with EARMARK_SCALE_KEEP and EARMARK_SCALE_REAL=0; about 25 s and 1.6 GB
 #     at 1e8, 5 minutes and 9 GB at 1e9), with the corpus catalogue appended to it.
-#  3. `earmark eval` of truth.tsv, and of truth-whole.tsv at each --key-sample of KEY_SAMPLES
-#     (default "1 8"), against it. Tables go to OUT_DIR/scale-POSTINGS/*.txt.
+#  3. `earmark eval` of truth.tsv, and of truth-whole.tsv and truth-whole-hard.tsv at each
+#     --key-sample of KEY_SAMPLES (default "1 8"), against it. Tables go to OUT_DIR/scale-POSTINGS/*.txt.
 # The index (8.5 bytes a posting) stays in OUT_DIR/scale-POSTINGS/; delete it when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SOX_OPTS="-R${SOX_OPTS:+ $SOX_OPTS}"
+rate=44100
+# shellcheck source=scripts/lib-degrade.sh
+. scripts/lib-degrade.sh
 out=$(realpath "${1:-bench-corpus}")
 postings=${2:-1e8}
 key_samples=${KEY_SAMPLES:-1 8}
@@ -53,6 +60,46 @@ if [ ! -f "$whole" ]; then
   rm -f "$rows"
 fi
 
+hard="$out/truth-whole-hard.tsv"
+if [ ! -f "$hard" ]; then
+  mkdir -p "$out/whole-hard"
+  rows=$(mktemp)
+  t=$(mktemp -d)
+  degrade() { # source.wav degradation dst.wav
+    case $2 in
+      whole-pink-noise-5db)
+        sox -n -r "$rate" -c 2 -b 16 "$t/n.wav" synth "$(soxi -D "$1")" pinknoise gain -6
+        mix "$1" "$t/n.wav" -5 "$3" ;;
+      whole-pitch*) rubberband -q -p "${2#whole-pitch}" "$1" "$3" >/dev/null 2>&1 ;;
+    esac
+  }
+  i=0
+  while IFS= read -r id; do
+    path=$(awk -F'	' -v id="$id" '$1 == id { print $2; exit }' "$out/tracks-in.tsv")
+    [ -n "$path" ] || continue
+    case $((i % 3)) in
+      0) deg=whole-pink-noise-5db ;;
+      1) deg=whole-pitch+1 ;;
+      *) deg=whole-pitch-2 ;;
+    esac
+    name="whole-hard/$(printf '%s' "${id%.ogg}" | tr / _)-$deg.mp3"
+    ffmpeg -nostdin -v error -y -i "$path" -ac 2 -ar "$rate" -c:a pcm_s16le "$t/x.wav"
+    degrade "$t/x.wav" "$deg" "$t/d.wav"
+    ffmpeg -nostdin -v error -y -i "$t/d.wav" -b:a 128k "$out/$name"
+    printf '%s\t%s\t0.0\t%s\n' "$name" "$id" "$deg" >> "$rows"
+    i=$((i + 1))
+  done < <(tail -n +2 "$out/truth.tsv" | cut -f2 | grep . | LC_ALL=C sort -u | head -30)
+  while IFS=$'\t' read -r _ path _; do
+    name="whole-hard/none-$(basename "$path" .ogg)-pink-noise-5db.mp3"
+    ffmpeg -nostdin -v error -y -i "$path" -ac 2 -ar "$rate" -c:a pcm_s16le "$t/x.wav"
+    degrade "$t/x.wav" whole-pink-noise-5db "$t/d.wav"
+    ffmpeg -nostdin -v error -y -i "$t/d.wav" -b:a 128k "$out/$name"
+    printf '%s\t\t0.0\twhole-none-pink-noise-5db\n' "$name" >> "$rows"
+  done < <(tail -n 15 "$out/tracks-none.tsv")
+  { printf 'query\ttrack\toffset\tdegradation\n'; cat "$rows"; } > "$hard"
+  rm -rf "$rows" "$t"
+fi
+
 # ---- 2. The catalogue among POSTINGS chance postings.
 n=$(awk -v p="$postings" 'BEGIN { printf "%d", p }')
 dir="$out/scale-$postings"
@@ -76,6 +123,8 @@ fi
 cd "$out"
 "$earmark" eval truth.tsv --index "$index" --answers "$dir/answers.tsv" | tee "$dir/eval.txt" || true
 for k in $key_samples; do
-  "$earmark" eval truth-whole.tsv --index "$index" --key-sample "$k" \
-    --answers "$dir/answers-whole-k$k.tsv" | tee "$dir/eval-whole-k$k.txt" || true
+  for set in whole whole-hard; do
+    "$earmark" eval "truth-$set.tsv" --index "$index" --key-sample "$k" \
+      --answers "$dir/answers-$set-k$k.tsv" | tee "$dir/eval-$set-k$k.txt" || true
+  done
 done

@@ -105,10 +105,10 @@ pub fn best_line(
         .map(|h| (f64::from(h.q) - centre).abs())
         .fold(0.0, f64::max);
     let mut best: Option<Line> = None;
-    for group in speeds.chunks(SPEED_GROUP) {
+    // An upper bound on the best count among `group`'s speeds.
+    let bound = |group: &[f64], scratch: &mut LineScratch| {
         // Speeds run outwards from 1 on both sides: bound each side's interval separately.
-        let need = best.map_or(min, |b| min.max(b.count + 1));
-        let bound = [false, true]
+        [false, true]
             .into_iter()
             .filter_map(|above| {
                 let (lo, hi) = group
@@ -123,12 +123,30 @@ pub fn best_line(
                 })
             })
             .max()
-            .unwrap_or(0);
-        if bound < need {
+            .unwrap_or(0)
+    };
+    // Two levels of groups where there are many speeds: a long window's hundreds are first
+    // bounded in blocks of SPEED_GROUP² (a chance track's few hits rarely gather even then),
+    // then in groups. (An unsampled window's two dozen speeds go straight to groups: a block
+    // bound over all of them prunes too little to pay.)
+    let blocks = speeds.len() > SPEED_GROUP * SPEED_GROUP;
+    let block_len = if blocks {
+        SPEED_GROUP * SPEED_GROUP
+    } else {
+        speeds.len().max(1)
+    };
+    let need = |best: Option<Line>| best.map_or(min, |b| min.max(b.count + 1));
+    for block in speeds.chunks(block_len) {
+        if blocks && bound(block, scratch) < need(best) {
             continue;
         }
-        for &speed in group {
-            sweep(hits, centre, speed, tolerance, scratch, &mut best);
+        for group in block.chunks(SPEED_GROUP) {
+            if bound(group, scratch) < need(best) {
+                continue;
+            }
+            for &speed in group {
+                sweep(hits, centre, speed, tolerance, scratch, &mut best);
+            }
         }
     }
     best.filter(|b| b.count >= min)

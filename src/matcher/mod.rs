@@ -130,8 +130,10 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     /// within the query's limits (with the verification tolerances on top).
     max_pitch: i16,
     max_span: i16,
-    /// The speeds a window's line search tries (they depend on the query settings only).
-    speeds: Vec<f64>,
+    /// The speeds a window's line search tries, for hits reaching `half_span` frames either
+    /// side of the line's centre: finest first, for the whole window, then coarser for hits
+    /// spanning a half, a quarter... of it (they depend on the query settings only).
+    speed_grids: Vec<SpeedGrid>,
     /// Triplets with more postings than this are skipped as common.
     common_cap: u64,
     /// Triplets with more postings than this are read only at the query's fourth peaks.
@@ -192,11 +194,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             common_cap: query.max_postings_per_hash(index.postings()),
             narrow_above,
             dense_narrow_above,
-            speeds: line::speeds(
-                f64::from(query.max_tempo_change),
-                f64::from(window_frames(&query, params.frame_seconds())) / 2.0,
-                f64::from(query.inlier_tolerance_frames),
-            ),
+            speed_grids: SpeedGrid::all(&query, params.frame_seconds()),
         }
     }
 
@@ -527,7 +525,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut search = LineSearch {
-            speeds: &self.speeds,
+            speeds: &self.speed_grids[0].speeds,
             drift: max_change * f64::from(window / 2) + tolerance,
             min_span,
             track_frames,
@@ -550,11 +548,21 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 hits.partition_point(|h| h.q < w0.saturating_add(window)),
             );
             let in_window = &hits[lo..hi];
-            let centre = f64::from(w0) + f64::from(half);
+            let mut centre = f64::from(w0) + f64::from(half);
             w0 = w0.saturating_add(half);
             if in_window.len() < min {
                 continue;
             }
+            // Hits spanning a fraction of the window (a song shorter than a sampled-key window,
+            // its last window) are searched about their middle on a coarser grid of speeds: the
+            // grid only has to move a line by the tolerance as far out as the hits reach.
+            let (first, last) = (in_window[0].q, in_window[in_window.len() - 1].q);
+            let reach = (last - first).div_ceil(2);
+            let grid = SpeedGrid::for_reach(&self.speed_grids, reach);
+            if !std::ptr::eq(grid, &self.speed_grids[0]) {
+                centre = f64::from(first) + f64::from(reach);
+            }
+            search.speeds = &grid.speeds;
             // Windows that the segments' lines already explain extend them; what they leave may
             // hold more lines: a query made of a passage the track plays more than once (a loop,
             // a chorus) matches it at each place, and each is reported.
@@ -849,6 +857,47 @@ fn suppress_shadows(found: &mut Vec<Candidate>) {
 }
 
 /// The verification window in frames.
+/// The speeds a line search tries where hits lie at most `half_span` frames from the line's
+/// centre ([`line::speeds`]).
+struct SpeedGrid {
+    half_span: u32,
+    speeds: Vec<f64>,
+}
+
+impl SpeedGrid {
+    /// The whole window's grid, then one for each halving of its half span down to an unsampled
+    /// window's ([`QueryParams::window_seconds`]): with `--key-sample 1` there is just the
+    /// one, and a clip's search is the same as before coarser grids existed.
+    fn all(q: &QueryParams, frame_seconds: f64) -> Vec<SpeedGrid> {
+        let smallest = (f64::from(q.window_seconds) / frame_seconds / 2.0) as u32;
+        let mut half_span = window_frames(q, frame_seconds) / 2;
+        let mut grids = Vec::new();
+        loop {
+            grids.push(SpeedGrid {
+                half_span,
+                speeds: line::speeds(
+                    f64::from(q.max_tempo_change),
+                    f64::from(half_span),
+                    f64::from(q.inlier_tolerance_frames),
+                ),
+            });
+            if half_span / 2 < smallest.max(1) {
+                return grids;
+            }
+            half_span /= 2;
+        }
+    }
+
+    /// The coarsest of `grids` fine enough for hits reaching `reach` frames from their middle.
+    fn for_reach(grids: &[SpeedGrid], reach: u32) -> &SpeedGrid {
+        grids
+            .iter()
+            .rev()
+            .find(|g| g.half_span >= reach)
+            .unwrap_or(&grids[0])
+    }
+}
+
 fn window_frames(q: &QueryParams, frame_seconds: f64) -> u32 {
     (f64::from(q.window()) / frame_seconds).max(16.0) as u32
 }
@@ -1177,6 +1226,85 @@ mod tests {
         assert!(suppressed(c(m(1, 24, 0.0, 10.0), 0..24)));
         // On the same peaks but mostly elsewhere in the item: kept.
         assert!(!suppressed(c(m(1, 20, 6.0, 20.0), 0..20)));
+    }
+
+    #[test]
+    fn speed_grids_coarsen_for_hits_that_span_part_of_a_long_window() {
+        let fs = crate::config::FingerprintParams::default().frame_seconds();
+        let tolerance = 3.0;
+        // An unsampled window has one grid, the one every window searched before.
+        let clip = QueryParams::default();
+        let grids = SpeedGrid::all(&clip, fs);
+        assert_eq!(grids.len(), 1);
+        let half = window_frames(&clip, fs) / 2;
+        assert_eq!(
+            grids[0].speeds,
+            line::speeds(0.1, f64::from(half), tolerance)
+        );
+        // A sampled window's grids halve down to the unsampled window's half span.
+        let sampled = QueryParams {
+            key_sample: 64,
+            ..QueryParams::default()
+        };
+        let grids = SpeedGrid::all(&sampled, fs);
+        let spans: Vec<u32> = grids.iter().map(|g| g.half_span).collect();
+        assert_eq!(spans.len(), 7, "{spans:?}");
+        assert!(spans.windows(2).all(|w| w[1] == w[0] / 2), "{spans:?}");
+        assert_eq!(spans[0], window_frames(&sampled, fs) / 2);
+        assert!(*spans.last().unwrap() >= half);
+        assert!(
+            grids
+                .windows(2)
+                .all(|w| w[1].speeds.len() < w[0].speeds.len())
+        );
+        // The coarsest grid that reaches the hits; the finest where none is coarse enough.
+        for reach in [1, 400, 3000, 5500, 11_000, 20_000, 24_000, 30_000] {
+            let g = SpeedGrid::for_reach(&grids, reach);
+            assert!(
+                g.half_span >= reach || std::ptr::eq(g, &grids[0]),
+                "{reach}"
+            );
+            assert!(
+                grids
+                    .iter()
+                    .all(|o| o.half_span < reach || o.half_span >= g.half_span)
+            );
+        }
+        // A 3-minute copy slowed by 4 % inside one 12.8-minute window: its coarse grid, about the
+        // hits' middle, finds every hit of its line, as the finest grid does about the window's
+        // centre.
+        let mut below = below(17);
+        let mut hits: Vec<Hit> = (0..11_000u32)
+            .step_by(37)
+            .map(|q| Hit {
+                q,
+                r: (1000.0 + 0.96 * f64::from(q)).round() as u32,
+                ..Hit::default()
+            })
+            .collect();
+        let on_line = hits.len();
+        hits.extend((0..200).map(|_| Hit {
+            q: below(11_000) as u32,
+            r: below(12_000) as u32,
+            ..Hit::default()
+        }));
+        hits.sort_unstable();
+        let (first, last) = (hits[0].q, hits[hits.len() - 1].q);
+        let reach = (last - first).div_ceil(2);
+        let coarse = SpeedGrid::for_reach(&grids, reach);
+        assert!(coarse.speeds.len() * 4 <= grids[0].speeds.len());
+        let mut scratch = line::LineScratch::default();
+        let centre = f64::from(first + reach);
+        let found =
+            line::best_line(&hits, centre, &coarse.speeds, tolerance, 3, &mut scratch).unwrap();
+        let fine =
+            line::reference_best_line(&hits, f64::from(spans[0]), &grids[0].speeds, tolerance, 3)
+                .unwrap();
+        assert!(
+            found.count >= on_line && fine.count >= on_line,
+            "{found:?} {fine:?}"
+        );
+        assert!((found.speed - 0.96).abs() < 2e-3, "{found:?}");
     }
 
     #[test]
