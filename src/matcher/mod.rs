@@ -856,7 +856,6 @@ fn suppress_shadows(found: &mut Vec<Candidate>) {
     found.retain(|_| !drop.next().unwrap_or(false));
 }
 
-/// The verification window in frames.
 /// The speeds a line search tries where hits lie at most `half_span` frames from the line's
 /// centre ([`line::speeds`]).
 struct SpeedGrid {
@@ -898,6 +897,7 @@ impl SpeedGrid {
     }
 }
 
+/// The verification window in frames.
 fn window_frames(q: &QueryParams, frame_seconds: f64) -> u32 {
     (f64::from(q.window()) / frame_seconds).max(16.0) as u32
 }
