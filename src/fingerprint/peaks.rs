@@ -34,8 +34,7 @@ pub struct Peak {
 impl Peak {
     /// The peak's pitch in semitones above `min_freq_hz`, as landmarks measure it.
     pub fn semitones(&self, params: &FingerprintParams) -> f32 {
-        let bin_hz = params.sample_rate as f32 / params.fft_size as f32;
-        12.0 * (self.freq.max(0.5) * bin_hz / params.min_freq_hz).log2()
+        12.0 * (self.freq.max(0.5) * params.bin_hz() / params.min_freq_hz).log2()
     }
 
     /// The peak as the index stores it ([`PeakCode`]); `None` for a peak beyond what a code

@@ -166,7 +166,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } else {
             (u64::MAX, u64::MAX)
         };
-        let min_line = if index.has_peaks() && query.min_peak_evidence > 0.0 {
+        let min_line = if peak_check_on(index, &query) {
             query
                 .min_evidence()
                 .min(query.candidate_score.max(1) as usize)
@@ -242,7 +242,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     /// Takes the item's peaks (all those its fingerprinter picked), for checking candidates
     /// against the tracks' stored peaks.
     pub fn add_peaks(&mut self, peaks: impl IntoIterator<Item = Peak>) {
-        if self.index.has_peaks() && self.query.min_peak_evidence > 0.0 {
+        if peak_check_on(self.index, &self.query) {
             self.checks_peaks = true;
             let params = self.index.params();
             self.query_peaks
@@ -895,6 +895,12 @@ impl SpeedGrid {
             .find(|g| g.half_span >= reach)
             .unwrap_or(&grids[0])
     }
+}
+
+/// Whether a matcher on `index` checks candidates against the tracks' stored peaks (given the
+/// item's peaks).
+fn peak_check_on<D: AsRef<[u8]>>(index: &Index<D>, query: &QueryParams) -> bool {
+    index.has_peaks() && query.min_peak_evidence > 0.0
 }
 
 /// The verification window in frames.
