@@ -206,6 +206,11 @@ pub struct MatchArgs {
     /// would, in twice the time; 0 reads every triplet that way).
     #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
     pub fourth_peak_above: u64,
+    /// Triplets holding more than this share of the index's postings are skipped as common
+    /// (never one of 32 postings or fewer). A share, so that an index skips the same triplets
+    /// whatever its size; a larger one reads more common triplets, for more time.
+    #[arg(long, default_value_t = QueryParams::default().common_hash_share)]
+    pub common_hash_share: f64,
     /// The same for the dense layer's triplets, each looked up in its own cells only, so
     /// reading them whole costs little: it finds music under speech in a large catalogue.
     #[arg(long, default_value_t = QueryParams::default().dense_fourth_peak_above)]
@@ -239,6 +244,7 @@ impl MatchArgs {
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
             ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
             fourth_peak_above: self.fourth_peak_above,
+            common_hash_share: self.common_hash_share.clamp(0.0, 1.0),
             dense_fourth_peak_above: self.dense_fourth_peak_above,
             fourth_peak_candidates: self
                 .fourth_peak_candidates
@@ -270,5 +276,30 @@ pub fn jobs(requested: usize) -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         requested
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn matching(args: &[&str]) -> QueryParams {
+        let argv = ["earmark", "eval", "truth.tsv", "--index", "i.earmark"];
+        let cli = Cli::try_parse_from(argv.iter().chain(args)).unwrap();
+        let Command::Eval(e) = cli.command else {
+            unreachable!("parsed as eval")
+        };
+        e.matching.query()
+    }
+
+    #[test]
+    fn matching_options_default_to_the_library_defaults_and_reach_the_matcher() {
+        assert_eq!(matching(&[]), QueryParams::default());
+        let q = matching(&["--common-hash-share", "0.0005", "--key-sample", "8"]);
+        assert_eq!(q.common_hash_share, 0.0005);
+        assert_eq!(q.key_sample, 8);
+        assert_eq!(q.max_postings_per_hash(1_000_000_000), 500_000);
     }
 }
