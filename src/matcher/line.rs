@@ -152,6 +152,76 @@ pub fn best_line(
     best.filter(|b| b.count >= min)
 }
 
+/// Hits beyond which [`may_reach`] answers yes without looking: its quadratic cost is for the
+/// few hits of chance tracks, and a window with more usually holds a line.
+pub const PAIR_BOUND_MAX_HITS: usize = 48;
+
+/// Whether a line of [`best_line`] at some speed within `lo..=hi` could gather `min` of
+/// `hits` (ordered by query frame, as a window's are): a necessary test, several times cheaper
+/// for the few hits of a chance track than the block and group bounds that `best_line` starts
+/// with. Hits on one line lie within `2·tolerance` of each other, so the first of them, `i`,
+/// sees each later one at an offset `Δr − s·Δq` within `2·tolerance`: each such partner allows
+/// an interval of speeds, and `min − 1` later partners of one hit must allow one speed
+/// together. The deepest overlap of those intervals, over every hit, bounds the best line's
+/// count from above (at every speed of the range, not only the grid's), so a window that fails
+/// cannot yield a line.
+pub fn may_reach(
+    hits: &[Hit],
+    (lo, hi): (f64, f64),
+    tolerance: f64,
+    min: usize,
+    events: &mut Vec<(f64, i32)>,
+) -> bool {
+    if hits.len() > PAIR_BOUND_MAX_HITS || min <= 1 {
+        return hits.len() >= min;
+    }
+    if hits.len() < min {
+        return false;
+    }
+    // Rounding in `best_line`'s offsets must not exclude what it counts: widen a little.
+    let width = 2.0 * tolerance + 1e-6;
+    debug_assert!(hits.is_sorted_by_key(|h| h.q));
+    for (i, a) in hits.iter().enumerate() {
+        if hits.len() - i < min {
+            break;
+        }
+        events.clear();
+        let mut always = 0;
+        for b in &hits[i + 1..] {
+            let (dq, dr) = (
+                f64::from(b.q) - f64::from(a.q),
+                f64::from(b.r) - f64::from(a.r),
+            );
+            if dq == 0.0 {
+                always += usize::from(dr.abs() <= width);
+                continue;
+            }
+            let (x, y) = ((dr - width) / dq, (dr + width) / dq);
+            let (from, to) = (x.min(y).max(lo), x.max(y).min(hi));
+            if from <= to {
+                events.push((from, 1));
+                events.push((to, -1));
+            }
+        }
+        if 1 + always + events.len() / 2 < min {
+            continue;
+        }
+        // Closed intervals: at one speed, openings count before closings.
+        events.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut depth = 0;
+        for &(_, step) in events.iter() {
+            depth += step;
+            if 1 + always + depth as usize >= min {
+                return true;
+            }
+        }
+        if 1 + always >= min {
+            return true;
+        }
+    }
+    false
+}
+
 /// [`best_line`] by sweeping every speed, each sorted afresh: the definition it is tested
 /// against.
 pub fn reference_best_line(
@@ -328,6 +398,40 @@ mod tests {
             let s = speeds(0.1, 250.0, tolerance);
             let fast = best_line(&hits, 250.0, &s, tolerance, 0, &mut LineScratch::default()).map_or(0, |l| l.count);
             prop_assert_eq!(fast, reference_best_count(&hits, 250.0, &s, tolerance));
+        }
+
+        #[test]
+        fn a_window_the_pair_bound_rejects_holds_no_line(
+            line in proptest::collection::vec(0u32..3000, 0..8),
+            noise in proptest::collection::vec((0u32..3000, 0u32..4000), 0..40),
+            speed in 0.9f64..1.1,
+            min in 2usize..8,
+            tolerance in 0.5f64..4.0,
+        ) {
+            // A short line among chance hits, some of them at one query frame or on one row.
+            let mut hits: Vec<Hit> = line
+                .iter()
+                .map(|&q| Hit { q, r: 500 + (f64::from(q) * speed) as u32, ..Hit::default() })
+                .collect();
+            hits.extend(noise.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }));
+            let s = speeds(0.1, 1500.0, tolerance);
+            let range = (s.iter().copied().fold(f64::MAX, f64::min), s.iter().copied().fold(f64::MIN, f64::max));
+            hits.sort_by_key(|h| h.q);
+            let mut events = Vec::new();
+            if !may_reach(&hits, range, tolerance, min, &mut events) {
+                prop_assert_eq!(reference_best_line(&hits, 1500.0, &s, tolerance, min), None);
+            }
+            // A line of `min` exact hits is never rejected.
+            if line.len() >= min && (range.0..=range.1).contains(&speed) {
+                let exact: Vec<Hit> = (0..min as u32)
+                    .map(|k| Hit { q: 100 * k, r: 500 + (f64::from(100 * k) * speed) as u32, ..Hit::default() })
+                    .chain(hits.iter().copied())
+                    .take(PAIR_BOUND_MAX_HITS)
+                    .collect();
+                let mut exact = exact;
+                exact.sort_by_key(|h| h.q);
+                prop_assert!(may_reach(&exact, range, tolerance, min, &mut events));
+            }
         }
 
         #[test]

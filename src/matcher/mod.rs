@@ -416,12 +416,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let max_change = f64::from(self.query.max_tempo_change);
         // Cheap tests before the line search, which dominates the cost when many tracks share
-        // hashes: the hits must agree on a pitch shift, and enough of those must fall within
-        // the offset drift that the searched speeds allow.
+        // hashes: the hits must agree on a pitch shift, enough of those must fall within the
+        // offset drift that the searched speeds allow, and (where they are few, as on most
+        // chance tracks) enough must agree pairwise on one speed.
         let pitched = &mut search.pitched;
         pitch_consistent(hits, pitched);
+        let speeds = (1.0 / (1.0 + max_change), 1.0 + max_change);
         if anchors_of(pitched) < min
             || !offsets_cluster(pitched, search.drift, min, &mut search.offsets)
+            || !line::may_reach(pitched, speeds, tolerance, min, &mut search.events)
         {
             return None;
         }
@@ -532,6 +535,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             scratch: line::LineScratch::default(),
             pitched: Vec::new(),
             offsets: Vec::new(),
+            events: Vec::new(),
             check: verify::CheckScratch::default(),
         };
         let mut segments: Vec<Segment> = Vec::new();
@@ -921,6 +925,8 @@ struct LineSearch<'s> {
     /// reuse the allocations: a track's windows try up to 16 new lines each).
     pitched: Vec<Hit>,
     offsets: Vec<i64>,
+    /// [`line::may_reach`]'s speed intervals.
+    events: Vec<(f64, i32)>,
     /// The peak check's buffers.
     check: verify::CheckScratch,
 }
