@@ -15,6 +15,9 @@
 //! real catalogue can be added to it (`earmark index --append`) and ground truth scored against
 //! it (`earmark eval`): recall and false answers among a large catalogue's chance postings.
 //! `EARMARK_SCALE_REAL=0` leaves the five shipped tracks out (that catalogue holds them whole).
+//! `EARMARK_SCALE_PER_TRACK` sets the postings of each synthetic four-minute track (default
+//! 10,000, as real music at the default density): fewer spread the same postings over more
+//! tracks, as a larger catalogue would spread a query's chance hits.
 //!
 //! Uniform features make every hash equally likely, which real music does not: with
 //! `EARMARK_SCALE_SOURCE=<an index of real music>` the synthetic postings instead draw their
@@ -36,6 +39,8 @@ use memmap2::Advice;
 
 /// Postings per synthetic track: about four minutes at the default density.
 const PER_TRACK: u64 = 10_000;
+/// Frames of a synthetic track (16 ms each): four minutes.
+const TRACK_FRAMES: u32 = 15_000;
 
 /// xorshift64*: fast, deterministic.
 struct Rng(u64);
@@ -69,7 +74,7 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
     let mut unit = || (rng.next() >> 11) as f32 / (1u64 << 53) as f32;
     let octaves = (p.max_freq_hz / p.min_freq_hz).log2();
     Landmark {
-        frame: (unit() * 15_000.0) as u32,
+        frame: (unit() * TRACK_FRAMES as f32) as u32,
         anchor: unit() * 12.0 * octaves,
         interval_b: (unit() * 2.0 - 1.0) * p.zone_semitones,
         interval_c: (unit() * 2.0 - 1.0) * p.zone_semitones,
@@ -240,6 +245,11 @@ fn main() {
         .ok()
         .and_then(|m| m.parse().ok())
         .unwrap_or(20);
+    let per_track: u64 = std::env::var("EARMARK_SCALE_PER_TRACK")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .filter(|&m| m > 0)
+        .unwrap_or(PER_TRACK);
     let cold_queries: usize = std::env::var("EARMARK_SCALE_COLD")
         .ok()
         .and_then(|m| m.parse().ok())
@@ -267,14 +277,14 @@ fn main() {
             builder.add_track(entry.clone(), keyed, peaks).unwrap();
         }
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n);
-        let tracks = n.div_ceil(PER_TRACK);
-        let mut keyed = Vec::with_capacity(PER_TRACK as usize);
+        let tracks = n.div_ceil(per_track);
+        let mut keyed = Vec::with_capacity(per_track as usize);
         for t in 0..tracks {
             keyed.clear();
-            for _ in 0..PER_TRACK.min(n - t * PER_TRACK) {
+            for _ in 0..per_track.min(n - t * per_track) {
                 keyed.push(match &source {
                     Some(keys) => Keyed {
-                        frame: (rng.next() % 15_000) as u32,
+                        frame: (rng.next() % u64::from(TRACK_FRAMES)) as u32,
                         ..keys[(rng.next() % keys.len() as u64) as usize]
                     },
                     None => layout.keyed(&synthetic_landmark(&mut rng, &params)),
@@ -283,7 +293,7 @@ fn main() {
             let entry = TrackEntry {
                 id: format!("synthetic/{t:08}"),
                 external_id: String::new(),
-                frames: 15_000,
+                frames: TRACK_FRAMES,
             };
             // Synthetic tracks have no audio, so no peaks: they are matched by hashes alone.
             builder.add_track(entry, &keyed, &[]).unwrap();

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Whole songs inside the chance postings of a catalogue too large to build here (issue 4's
+# 10^10), emulated with a tenth of the postings.
+#
+#   scripts/bench-emulated-scale.sh [OUT_DIR] [POSTINGS]     (defaults bench-corpus/, 1e10)
+#
+# What a query pays for in a large catalogue is its chance hits: the postings that its own keys
+# hold in other tracks, spread over the catalogue's tracks. scripts/bench-at-scale.sh draws its
+# synthetic postings from the keys of the whole corpus catalogue. This script draws them from
+# the keys of a subset of it instead (every other track of the first 22 catalogue tracks of
+# OUT_DIR/truth-whole.tsv), so that each of the subset's keys holds as many chance postings as
+# POSTINGS drawn from the whole catalogue would put there, with f = (corpus postings) / (subset
+# postings) times fewer postings in all; and it spreads them over POSTINGS / 10,000 tracks of
+# four minutes, as many as the large catalogue would have. Whole songs of the subset (from
+# truth-whole.tsv and truth-whole-hard.tsv, and the 15 songs not in the catalogue) then meet the
+# chance hits of a POSTINGS catalogue. `--common-hash-share` is raised by f, so that the same
+# triplets are skipped as common. Not emulated: an index file f times larger than this one (here
+# it stays in the page cache), and the other songs' keys (the 15 not in the catalogue meet fewer
+# chance postings than they would).
+#
+# Needs OUT_DIR as scripts/bench-at-scale.sh leaves it (truth-whole.tsv, truth-whole-hard.tsv).
+# Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 8.6 GB at
+# 1e10; delete it when done), and a table per --key-sample of KEY_SAMPLES (default "64 8").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath "${1:-bench-corpus}")
+postings=${2:-1e10}
+key_samples=${KEY_SAMPLES:-64 8}
+if [ ! -f "$out/truth-whole.tsv" ] || [ ! -f "$out/truth-whole-hard.tsv" ] ||
+  [ ! -f "$out/catalogue-sources.txt" ]; then
+  echo "run scripts/bench-at-scale.sh $out first" >&2
+  exit 2
+fi
+dir="$out/emulated-$postings"
+mkdir -p "$dir"
+cargo build --release -q
+earmark=$PWD/target/release/earmark
+postings_of() { "$earmark" info "$1" | awk '$1 == "postings" { print $2 }'; }
+
+# ---- The subset, and its share of the catalogue's postings.
+tail -n +2 "$out/truth-whole.tsv" | cut -f2 | grep . | head -22 | awk 'NR % 2 == 1' > "$dir/subset.txt"
+if [ ! -f "$dir/subset.earmark" ]; then
+  rm -rf "$dir/subset-src" && mkdir -p "$dir/subset-src"
+  while IFS= read -r id; do
+    path=$(awk -F'\t' -v id="$id" '$1 == id { print $2; exit }' "$out/tracks-in.tsv")
+    cp "$path" "$dir/subset-src/$(printf '%s' "$id" | tr / _)"
+  done < "$dir/subset.txt"
+  "$earmark" index "$dir/subset-src" -o "$dir/subset.earmark"
+fi
+f=$(awk -v a="$(postings_of "$out/catalogue.earmark")" -v b="$(postings_of "$dir/subset.earmark")" \
+  'BEGIN { printf "%.4f", a / b }')
+n=$(awk -v p="$postings" -v f="$f" 'BEGIN { printf "%d", p / f }')
+per_track=$(awk -v f="$f" 'BEGIN { printf "%d", 10000 / f }')
+share=$(awk -v f="$f" 'BEGIN { printf "%.3g", 5e-5 * f }')
+echo "emulating $postings postings: subset holds 1/$f of the catalogue's; $n synthetic postings," \
+  "$per_track a track; --common-hash-share $share" | tee "$dir/setup.txt"
+
+# ---- The synthetic index, with the whole catalogue appended.
+index="$dir/scale-$n.earmark"
+if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 4"; then
+  rm -f "$index"
+  EARMARK_SCALE_SOURCE="$dir/subset.earmark" EARMARK_SCALE="$n" EARMARK_SCALE_PER_TRACK="$per_track" \
+    EARMARK_SCALE_ROUNDS=1 EARMARK_SCALE_MEMORY_MB=${EARMARK_SCALE_MEMORY_MB:-4096} \
+    EARMARK_SCALE_KEEP="$dir" EARMARK_SCALE_REAL=0 EARMARK_SCALE_DIR="$dir" \
+    cargo bench -q --bench scale | tee "$dir/build.txt"
+  mapfile -t sources < "$out/catalogue-sources.txt"
+  "$earmark" index --append "${sources[@]}" -o "$index"
+fi
+
+# ---- The subset's whole songs, and the songs not in the catalogue.
+cd "$out"
+for set in whole whole-hard; do
+  { head -1 "truth-$set.tsv"
+    awk -F'\t' 'NR == FNR { s[$1] = 1; next } FNR > 1 && ($2 == "" || ($2 in s))' \
+      "$dir/subset.txt" "truth-$set.tsv"; } > "$dir/truth-$set.tsv"
+done
+cat "$index" > /dev/null # into the page cache, as in a long scan
+for k in $key_samples; do
+  for set in whole whole-hard; do
+    # Query paths in the truth files are relative to OUT_DIR.
+    sed "2,\$s|^|$out/|" "$dir/truth-$set.tsv" > "$dir/truth-$set-abs.tsv"
+    "$earmark" eval "$dir/truth-$set-abs.tsv" --index "$index" --key-sample "$k" \
+      --common-hash-share "$share" --answers "$dir/answers-$set-k$k.tsv" |
+      tee "$dir/eval-$set-k$k.txt" || true
+  done
+done
