@@ -5,15 +5,18 @@ A catalogue can hold one passage twice: a track and an early version of it, two 
 one loop, a long track that loops its theme. An answer naming the other copy is then counted
 wrong (or misplaced) by the ground truth, which names one place only. This script settles each
 such answer without earmark: it decodes 6 s of the expected track at the expected offset and
-6 s (plus the search margin) of the answered track at the answered place, both with ffmpeg at
-8 kHz mono, and takes the largest normalised cross-correlation of the waveforms within
+6 s (plus the search margin) of the answered track at the answered place, both from where the
+answer's matched stretch of the item begins, with ffmpeg at 8 kHz mono, and takes the largest normalised cross-correlation of the waveforms within
 +-LAG seconds. Passages that are the same recording correlate at 0.5-1.0; unrelated music, or
 the same piece played again with other notes, stays near 0.1. The answered places are the
 answer's best place (track_start - item_start * speed) and the `offset` column of `--answers`
 (its place nearest the expected offset, repeats included); the better of the two counts.
 
-    scripts/same-audio.py OUT_DIR   (a directory of scripts/bench-corpus.sh: truth.tsv,
-                                     answers.tsv, tracks-in.tsv)
+    scripts/same-audio.py OUT_DIR [ANSWERS [TRUTH]]
+
+OUT_DIR is a directory of scripts/bench-corpus.sh (its tracks-in.tsv gives the tracks' files);
+ANSWERS (`earmark eval --answers`) and TRUTH default to OUT_DIR/answers.tsv and OUT_DIR/truth.tsv
+(scripts/bench-at-scale.sh leaves its answers under OUT_DIR/scale-POSTINGS/).
 
 Prints each checked answer with its correlation, then the eval's table again with answers on
 the same audio counted right (and not wrong). Needs python3-numpy and ffmpeg.
@@ -39,8 +42,13 @@ def load(path, start, seconds):
     return np.frombuffer(raw, dtype=np.float32)
 
 
-def correlation(a_path, a_at, b_path, b_at):
-    """Largest |normalised cross-correlation| of a's passage within b's, over +-LAG s."""
+def correlation(a_path, a_at, b_path, b_at, into=0.0):
+    """Largest |normalised cross-correlation| of a's passage within b's, over +-LAG s, `into`
+    seconds (of track time) after the item's start: where the answer's matched stretch begins."""
+    # A place before the track's start (a whole song answered at a later repeat) compares the
+    # first moment both places hold.
+    shift = max(into, -a_at, -b_at)
+    a_at, b_at = a_at + shift, b_at + shift
     a = load(a_path, a_at + 1.0, SECONDS)
     b = load(b_path, b_at + 1.0 - LAG, SECONDS + 2 * LAG)
     n = len(a)
@@ -55,22 +63,25 @@ def correlation(a_path, a_at, b_path, b_at):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "bench-corpus"
+    answers = sys.argv[2] if len(sys.argv) > 2 else f"{out}/answers.tsv"
+    truth_path = sys.argv[3] if len(sys.argv) > 3 else f"{out}/truth.tsv"
     paths = {}
     with open(f"{out}/tracks-in.tsv") as f:
         for row in csv.reader(f, delimiter="\t"):
             paths[row[0]] = row[1]
     truth = {}
-    with open(f"{out}/truth.tsv") as f:
+    with open(truth_path) as f:
         for row in csv.DictReader(f, delimiter="\t"):
             truth[row["query"]] = row
     verdicts = defaultdict(list)  # query -> verdicts after the check
-    with open(f"{out}/answers.tsv") as f:
+    with open(answers) as f:
         for a in csv.DictReader(f, delimiter="\t"):
             v = a["verdict"]
             if v in ("wrong", "misplaced") and a["track"] in paths:
-                best = float(a["track_start"]) - float(a["item_start"]) * float(a["speed"])
+                into = float(a["item_start"]) * float(a["speed"])
+                best = float(a["track_start"]) - into
                 c, at = max((correlation(paths[a["expected_track"]], float(a["expected_offset"]),
-                                         paths[a["track"]], at), at)
+                                         paths[a["track"]], at, into), at)
                             for at in {best, float(a["offset"])})
                 same = c >= SAME
                 print(f"{v:9} corr {c:.3f} {'same audio' if same else 'other audio':11} "
