@@ -388,6 +388,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Hits on the line `r = origin + speed·q` at the query frames `line`, then the chance hits
+    /// `noise` (query frame, reference frame).
+    fn line_among(line: &[u32], origin: u32, speed: f64, noise: &[(u32, u32)]) -> Vec<Hit> {
+        let on_line = line
+            .iter()
+            .map(|&q| (q, origin + (f64::from(q) * speed) as u32));
+        on_line
+            .chain(noise.iter().copied())
+            .map(|(q, r)| Hit {
+                q,
+                r,
+                ..Hit::default()
+            })
+            .collect()
+    }
+
     proptest! {
         #[test]
         fn sweep_count_equals_the_quadratic_definition(
@@ -409,11 +425,7 @@ mod tests {
             tolerance in 0.5f64..4.0,
         ) {
             // A short line among chance hits, some of them at one query frame or on one row.
-            let mut hits: Vec<Hit> = line
-                .iter()
-                .map(|&q| Hit { q, r: 500 + (f64::from(q) * speed) as u32, ..Hit::default() })
-                .collect();
-            hits.extend(noise.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }));
+            let mut hits = line_among(&line, 500, speed, &noise);
             let s = speeds(0.1, 1500.0, tolerance);
             let range = (s.iter().copied().fold(f64::MAX, f64::min), s.iter().copied().fold(f64::MIN, f64::max));
             hits.sort_by_key(|h| h.q);
@@ -421,16 +433,13 @@ mod tests {
             if !may_reach(&hits, range, tolerance, min, &mut events) {
                 prop_assert_eq!(reference_best_line(&hits, 1500.0, &s, tolerance, min), None);
             }
-            // A line of `min` exact hits is never rejected.
-            if line.len() >= min && (range.0..=range.1).contains(&speed) {
-                let exact: Vec<Hit> = (0..min as u32)
-                    .map(|k| Hit { q: 100 * k, r: 500 + (f64::from(100 * k) * speed) as u32, ..Hit::default() })
-                    .chain(hits.iter().copied())
-                    .take(PAIR_BOUND_MAX_HITS)
-                    .collect();
-                let mut exact = exact;
-                exact.sort_by_key(|h| h.q);
-                prop_assert!(may_reach(&exact, range, tolerance, min, &mut events));
+            // A line of `min` hits at a searched speed is never rejected, whatever else is there.
+            if (range.0..=range.1).contains(&speed) {
+                let frames: Vec<u32> = (0..min as u32).map(|k| 100 * k).collect();
+                let mut with_line = line_among(&frames, 500, speed, &noise);
+                with_line.truncate(PAIR_BOUND_MAX_HITS);
+                with_line.sort_by_key(|h| h.q);
+                prop_assert!(may_reach(&with_line, range, tolerance, min, &mut events));
             }
         }
 
@@ -443,11 +452,7 @@ mod tests {
             half_span in 100f64..3000.0,
         ) {
             // A line at some speed among chance hits, over short and long windows.
-            let mut hits: Vec<Hit> = line
-                .iter()
-                .map(|&q| Hit { q, r: 2000 + (f64::from(q) * speed) as u32, ..Hit::default() })
-                .collect();
-            hits.extend(noise.into_iter().map(|(q, r)| Hit { q, r, ..Hit::default() }));
+            let hits = line_among(&line, 2000, speed, &noise);
             let s = speeds(0.1, half_span, 3.0);
             let centre = 1500.0;
             // One scratch for both, holding another window's order first, as in the matcher.
