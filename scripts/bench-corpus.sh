@@ -261,7 +261,8 @@ emit() { # tag id path duration degradation truth-track
   j=0
   for line in "${none[@]}"; do
     IFS=$'\t' read -r id path dur <<<"$line"
-    tag="none-$(basename "$(dirname "$path")")-$(basename "$id" .ogg | tr -c 'A-Za-z0-9_.\n-' _)"
+    tag="none-$(printf '%s-%s' "$(basename "$(dirname "$path")")" "$(basename "$id" .ogg)" |
+      tr -c 'A-Za-z0-9_.\n-' _)"
     emit "$tag" "$id" "$path" "$dur" mp3-128k ""
     for ((k = 0; k < none_degs; k++)); do
       d=$(((j * none_degs + k) % (${#degs[@]} - 1) + 1))
