@@ -15,8 +15,9 @@
 # truth-whole.tsv and truth-whole-hard.tsv, and the 15 songs not in the catalogue) then meet the
 # chance hits of a POSTINGS catalogue. `--common-hash-share` is raised by f, so that the same
 # triplets are skipped as common. Not emulated: an index file f times larger than this one (here
-# it stays in the page cache), and the other songs' keys (the 15 not in the catalogue meet fewer
-# chance postings than they would).
+# it stays in the page cache), the other songs' keys (the 15 not in the catalogue meet fewer
+# chance postings than they would), and the peak check of chance lines (synthetic tracks have
+# no peaks).
 #
 # Needs OUT_DIR as scripts/bench-at-scale.sh leaves it (truth-whole.tsv, truth-whole-hard.tsv).
 # Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 8.6 GB at
