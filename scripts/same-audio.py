@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Checks `earmark eval`'s wrong and misplaced answers against the audio itself.
 
-A catalogue can hold one passage twice: a track and an early version of it, two tracks built on
-one loop, a long track that loops its theme. An answer naming the other copy is then counted
-wrong (or misplaced) by the ground truth, which names one place only. This script settles each
-such answer without earmark: it decodes 6 s of the expected track at the expected offset and
-6 s (plus the search margin) of the answered track at the answered place, both from where the
-answer's matched stretch of the item begins, with ffmpeg at 8 kHz mono, and takes the largest normalised cross-correlation of the waveforms within
-+-LAG seconds. Passages that are the same recording correlate at 0.5-1.0; unrelated music, or
-the same piece played again with other notes, stays near 0.1. The answered places are the
-answer's best place (track_start - item_start * speed) and the `offset` column of `--answers`
-(its place nearest the expected offset, repeats included); the better of the two counts.
+A catalogue can hold one passage twice: two cuts of one piece, two tracks built on one loop, a
+long track that loops its theme. An answer naming the other copy is then counted wrong (or
+misplaced) by the ground truth, which names one place only. This script settles each such
+answer without earmark: it decodes 6 s of the expected track at the expected offset and 6 s
+(plus the search margin) of the answered track at the answered place, both from where the
+answer's matched stretch of the item begins, with ffmpeg at 8 kHz mono, and takes the largest
+normalised cross-correlation of the waveforms within +-LAG seconds. Passages that are the same
+recording correlate at 0.5-1.0; unrelated music gives about 0.05, and the same piece played
+again with other notes or instruments stays below 0.5 (0.1-0.35 measured). The answered places
+are the answer's best place (track_start - item_start * speed) and the `offset` column of
+`--answers` (its place nearest the expected offset, repeats included); the better one counts.
 
     scripts/same-audio.py OUT_DIR [ANSWERS [TRUTH]]
 
