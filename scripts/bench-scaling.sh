@@ -6,7 +6,9 @@
 #
 # Each run scans the dump 2 x jobs times over (the directory is passed repeatedly), so every
 # run keeps its workers busy for a similar time. EARMARK points at the binary (default
-# target/release/earmark, built if missing). Prints one Markdown row per run.
+# target/release/earmark, built if missing); ISOLATIONS lists the isolations to run (default
+# "process thread"); SCAN_ARGS adds scan options (for example "--key-sample 64"). Prints one
+# Markdown row per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dump=$1 index=$2 jobs=${3:-"1 2"}
@@ -14,15 +16,17 @@ earmark=${EARMARK:-target/release/earmark}
 [ -x "$earmark" ] || cargo build --release -q
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$earmark" scan "$dump" --index "$index" --quiet > /dev/null 2>&1 || true   # warm the cache
+# shellcheck disable=SC2086 # SCAN_ARGS is a list of options
+"$earmark" scan "$dump" --index "$index" ${SCAN_ARGS:-} --quiet > /dev/null 2>&1 || true # warm the cache
 echo "| jobs | isolation | items | audio h | wall s | x real time | x real time per job |"
 echo "|---|---|---|---|---|---|---|"
 for j in $jobs; do
-  for isolation in process thread; do
+  for isolation in ${ISOLATIONS:-process thread}; do
     passes=()
     for ((i = 0; i < 2 * j; i++)); do passes+=("$dump"); done
+    # shellcheck disable=SC2086 # SCAN_ARGS is a list of options
     "$earmark" scan "${passes[@]}" --index "$index" --jobs "$j" --isolation "$isolation" \
-      --quiet > /dev/null 2> "$log" || true
+      ${SCAN_ARGS:-} --quiet > /dev/null 2> "$log" || true
     # "earmark: N items, H hours of audio, M matches, E errors, W s wall time, Xx real time"
     summary=$(grep -E '^earmark: [0-9]+ items' "$log" | tail -1)
     items=$(sed -E 's/^earmark: ([0-9]+) items.*/\1/' <<< "$summary")
