@@ -10,6 +10,8 @@
 //!    frame)` for its track.
 //! 2. **Votes.** Per track, hits are cut into overlapping windows of the query; in each the
 //!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
+//!    A long item's windows are searched a chunk at a time as its hits arrive, and the hits
+//!    dropped (`CHUNK_WINDOW_STARTS`), so memory does not grow with the item.
 //! 3. **Verification.** A window's line must gather enough hits, improbably many by chance
 //!    (one minus the chance that the best of all the lines searched would gather as many hits
 //!    if this track's hits were spread at random must reach 0.99). Where the index stores the
@@ -28,6 +30,8 @@
 
 pub mod line;
 pub mod verify;
+
+use std::collections::BTreeMap;
 
 use crate::config::QueryParams;
 use crate::fingerprint::{Detail, Hash, HashLayout, Landmark, Peak};
@@ -53,6 +57,16 @@ const MIN_CONFIDENCE: f64 = 0.99;
 /// equally, and lines are found in order of raw hit count, not score: with 8, the true
 /// position was left out once (BENCHMARKS.md, session 7).
 const MAX_NEW_LINES_PER_WINDOW: usize = 16;
+/// Window starts searched per chunk of an item. A long item's hits are resolved a chunk at a
+/// time, as they arrive, and then dropped, so that a worker holds about `n + 1` half windows of
+/// hits instead of the whole item's: among 10^10 postings' chance hits a 9-minute song held
+/// 3 GB at `--key-sample 8` (ARCHITECTURE.md, "Long items"). The half window that two chunks
+/// share is grouped by track twice.
+const CHUNK_WINDOW_STARTS: u32 = 4;
+/// Held hits (20 bytes each) beyond which every window already complete is searched, however
+/// few: the heaviest songs among 10^10 postings' chance hits gather 80 million hits in 4
+/// window starts.
+const HIT_BUDGET: usize = 1 << 24;
 /// Hits of one match agree on the pitch shift within this many quarter semitones...
 const PITCH_TOLERANCE: i16 = 2;
 /// ...and on the time scale within this many span units (1.5 % each).
@@ -124,8 +138,20 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     landmark_rare: Vec<bool>,
     /// The fourth-peak cells of one triplet's probes (kept to reuse the allocation).
     fourth_cells: Vec<u64>,
-    /// Hits with their track, unordered until `finish` sorts them.
+    /// Hits with their track not yet resolved, unordered until a chunk groups them by track.
     hits: Vec<(u32, Hit)>,
+    /// Query frames of a window ([`window_frames`]); windows start every half window.
+    window: u32,
+    /// Windows starting before this query frame (a multiple of half a window) are searched,
+    /// and the hits only they needed are dropped.
+    searched_to: u32,
+    /// The lines found so far, by track, until `finish` reports them.
+    open: BTreeMap<u32, Vec<Segment>>,
+    /// [`CHUNK_WINDOW_STARTS`]; `u32::MAX` resolves the whole item at its end.
+    chunk_window_starts: u32,
+    /// [`HIT_BUDGET`].
+    hit_budget: usize,
+    grouping: Grouping,
     /// Largest pitch and span differences a hit may show and still fit a shift and time scale
     /// within the query's limits (with the verification tolerances on top).
     max_pitch: i16,
@@ -189,6 +215,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             landmark_rare: Vec::new(),
             fourth_cells: Vec::new(),
             hits: Vec::new(),
+            window: window_frames(&query, params.frame_seconds()),
+            searched_to: 0,
+            open: BTreeMap::new(),
+            chunk_window_starts: CHUNK_WINDOW_STARTS,
+            hit_budget: HIT_BUDGET,
+            grouping: Grouping::default(),
             max_pitch,
             max_span,
             common_cap: query.max_postings_per_hash(index.postings()),
@@ -200,7 +232,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     /// Takes query landmarks; their hits are gathered in batches (see `Matcher::lookup`).
     pub fn add(&mut self, landmarks: impl IntoIterator<Item = Landmark>) {
+        let mut latest = None;
         for m in landmarks {
+            debug_assert!(
+                latest.is_none_or(|f| f <= m.frame),
+                "chunks need landmarks in anchor order"
+            );
+            latest = Some(m.frame);
             self.probes.clear();
             // A dense landmark is looked up in its own cells only: the dense layer is for music
             // masked by other sound (speech, a narrow band) at the query's own pitch and speed,
@@ -237,6 +275,71 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 self.lookup();
             }
         }
+        // Every landmark before the latest has been looked up once none is pending.
+        if let Some(frame) = latest
+            && self.pending.is_empty()
+        {
+            self.resolve_before(frame);
+        }
+    }
+
+    /// Searches the chunks of windows whose hits all lie before query frame `frame`.
+    fn resolve_before(&mut self, frame: u32) {
+        let half = self.window / 2;
+        loop {
+            let starts = self.chunk_window_starts.max(1);
+            let mut to = self.searched_to.saturating_add(starts.saturating_mul(half));
+            if self.hits.len() >= self.hit_budget {
+                // Over the budget: every window already complete, however few.
+                let complete = frame.saturating_add(half).saturating_sub(self.window) / half * half;
+                if complete > self.searched_to {
+                    to = complete;
+                }
+            }
+            if to == u32::MAX || chunk_end(to, self.window) > frame {
+                return;
+            }
+            self.resolve_chunk(to);
+        }
+    }
+
+    /// Searches the windows starting from `searched_to` up to `to`, and drops the hits that
+    /// later windows do not need. Lines carry over to the next chunk in `open`, so the windows
+    /// and lines are those of resolving the whole item at once (tested).
+    fn resolve_chunk(&mut self, to: u32) {
+        let from = self.searched_to;
+        self.searched_to = to;
+        let below = if to == u32::MAX {
+            u32::MAX
+        } else {
+            chunk_end(to, self.window)
+        };
+        let min = self.min_line;
+        let mut hits = std::mem::take(&mut self.hits);
+        let mut open = std::mem::take(&mut self.open);
+        let mut grouping = std::mem::take(&mut self.grouping);
+        let tracks = self.index.tracks() as usize;
+        // Later windows start at `to` or after.
+        let span = (below, to);
+        for_each_track(&mut hits, span, tracks, min, &mut grouping, |track, run| {
+            // No window can verify a line unless `min` hits agree on a pitch shift.
+            if densest_pitch(run).is_none_or(|(_, n)| n < min) {
+                return;
+            }
+            match open.get_mut(&track) {
+                Some(segments) => self.search_windows(TrackId(track), run, (from, to), segments),
+                None => {
+                    let mut segments = Vec::new();
+                    self.search_windows(TrackId(track), run, (from, to), &mut segments);
+                    if !segments.is_empty() {
+                        open.insert(track, segments);
+                    }
+                }
+            }
+        });
+        self.open = open;
+        self.grouping = grouping;
+        self.hits = hits;
     }
 
     /// Takes the item's peaks (all those its fingerprinter picked), for checking candidates
@@ -382,17 +485,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
 
     /// Resolves the hits gathered so far into matches, ordered by start time in the item.
     pub fn finish(&mut self) -> Vec<Match> {
-        let mut found = Vec::new();
-        let min = self.min_line;
         self.lookup();
+        self.resolve_chunk(u32::MAX);
+        self.searched_to = 0;
+        self.grouping = Grouping::default();
         self.query_peaks.sort_by(|a, b| a.time.total_cmp(&b.time));
-        let hits = std::mem::take(&mut self.hits);
-        for_each_track(hits, self.index.tracks() as usize, min, |track, run| {
-            // No window can verify a line unless `min` hits agree on a pitch shift.
-            if densest_pitch(run).is_some_and(|(_, n)| n >= min) {
-                self.resolve_track(TrackId(track), run, &mut found);
-            }
-        });
+        let mut found = Vec::new();
+        for (track, segments) in std::mem::take(&mut self.open) {
+            self.report_track(TrackId(track), segments, &mut found);
+        }
         suppress_shadows(&mut found);
         let mut matches: Vec<Match> = found.into_iter().map(|c| c.m).collect();
         matches.sort_by(|a, b| {
@@ -516,15 +617,22 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         (c, sixteenths / 16.0)
     }
 
-    fn resolve_track(&self, track: TrackId, hits: &[Hit], out: &mut Vec<Candidate>) {
+    /// Searches the windows of one track's `hits` (sorted, distinct) that start within
+    /// `from..to` (query frames, multiples of half a window) for lines, extending `segments`,
+    /// the lines its earlier windows found.
+    fn search_windows(
+        &self,
+        track: TrackId,
+        hits: &[Hit],
+        (from, to): (u32, u32),
+        segments: &mut Vec<Segment>,
+    ) {
         let q = &self.query;
-        let window = window_frames(q, self.frame_seconds);
+        let window = self.window;
         let tolerance = f64::from(q.inlier_tolerance_frames);
         let max_change = f64::from(q.max_tempo_change);
         let track_frames = self.index.track_frames(track).map_or(1, |f| f.max(1));
         let min = self.min_line;
-        let peaks = self.index.track_peaks(track);
-        let checked = self.checks_peaks && !peaks.is_empty();
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut search = LineSearch {
@@ -536,17 +644,14 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             pitched: Vec::new(),
             offsets: Vec::new(),
             events: Vec::new(),
-            check: verify::CheckScratch::default(),
         };
-        let mut segments: Vec<Segment> = Vec::new();
-        let mut found = Vec::new();
 
         // A window's hits that no segment explains yet (kept to reuse the allocation).
         let mut rest: Vec<Hit> = Vec::new();
         let half = window / 2;
         let last = hits[hits.len() - 1].q;
-        let mut w0 = hits[0].q - hits[0].q % half;
-        while w0 <= last {
+        let mut w0 = (hits[0].q - hits[0].q % half).max(from);
+        while w0 <= last && w0 < to {
             let (lo, hi) = (
                 hits.partition_point(|h| h.q < w0),
                 hits.partition_point(|h| h.q < w0.saturating_add(window)),
@@ -597,7 +702,20 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 segments.push(segment);
             }
         }
+    }
 
+    /// Reports the lines one track's windows found: merged, refitted, checked against the
+    /// track's stored peaks (or held to the score of their transform), repeats folded.
+    fn report_track(&self, track: TrackId, segments: Vec<Segment>, out: &mut Vec<Candidate>) {
+        let q = &self.query;
+        let tolerance = f64::from(q.inlier_tolerance_frames);
+        let max_change = f64::from(q.max_tempo_change);
+        let track_frames = self.index.track_frames(track).map_or(1, |f| f.max(1));
+        let peaks = self.index.track_peaks(track);
+        let checked = self.checks_peaks && !peaks.is_empty();
+        let min_span = self.window / 4;
+        let mut check = verify::CheckScratch::default();
+        let mut found = Vec::new();
         for mut s in merge_overlapping(segments, tolerance) {
             s.inliers.sort_unstable();
             s.inliers.dedup();
@@ -638,7 +756,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 if pitches_of(&s.inliers) < q.min_pitches_checked as usize {
                     continue;
                 }
-                let (c, shift) = self.check_peaks(peaks, &line, (q0, q1), pitch, &mut search.check);
+                let (c, shift) = self.check_peaks(peaks, &line, (q0, q1), pitch, &mut check);
                 // The peaks measure the shift more finely than the hits' consensus does.
                 pitch = shift;
                 if score < Transform::of(speed, pitch).candidate_score(q)
@@ -912,6 +1030,11 @@ fn window_frames(q: &QueryParams, frame_seconds: f64) -> u32 {
     (f64::from(q.window()) / frame_seconds).max(16.0) as u32
 }
 
+/// The query frame before which every hit of the windows starting before `to` lies.
+fn chunk_end(to: u32, window: u32) -> u32 {
+    (to - window / 2).saturating_add(window)
+}
+
 /// What the line search of one track needs, computed once per track.
 struct LineSearch<'s> {
     speeds: &'s [f64],
@@ -927,8 +1050,6 @@ struct LineSearch<'s> {
     offsets: Vec<i64>,
     /// [`line::may_reach`]'s speed intervals.
     events: Vec<(f64, i32)>,
-    /// The peak check's buffers.
-    check: verify::CheckScratch,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -985,21 +1106,28 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
 /// least `min` of them. Most tracks of a large index get chance hits: grouping by track first
 /// (a counting sort) and then sorting each track's few costs a fraction of one sort of them all,
 /// which was a third of a query's time at 10^8 postings (BENCHMARKS.md). Tracks with too few
-/// hits are left out before the grouping.
+/// hits are left out before the grouping. Only the hits before query frame `below` count (a
+/// chunk's: [`Matcher::resolve_chunk`]); once grouped, only those from `keep_from` on stay in
+/// `hits`, and the list's memory is released when none does (an item's last chunk).
 fn for_each_track(
-    hits: Vec<(u32, Hit)>,
+    hits: &mut Vec<(u32, Hit)>,
+    (below, keep_from): (u32, u32),
     tracks: usize,
     min: usize,
+    scratch: &mut Grouping,
     mut f: impl FnMut(u32, &[Hit]),
 ) {
-    // One entry per catalogue track (a million in a large catalogue), used three ways: each
-    // track's hit count; then where its hits go (u32::MAX for a track left out); after the
-    // scatter, where they end.
-    let mut slot = vec![0u32; tracks];
-    for &(track, _) in &hits {
+    let Grouping {
+        slot,
+        kept,
+        grouped,
+    } = scratch;
+    slot.clear();
+    slot.resize(tracks, 0);
+    for &(track, _) in hits.iter().filter(|(_, h)| h.q < below) {
         slot[track as usize] += 1;
     }
-    let mut kept = Vec::new();
+    kept.clear();
     let mut total = 0;
     for (t, entry) in slot.iter_mut().enumerate() {
         let n = *entry;
@@ -1011,18 +1139,22 @@ fn for_each_track(
             *entry = u32::MAX;
         }
     }
-    let mut grouped = vec![Hit::default(); total as usize];
-    for &(track, hit) in &hits {
+    grouped.clear();
+    grouped.resize(total as usize, Hit::default());
+    for &(track, hit) in hits.iter().filter(|(_, h)| h.q < below) {
         let at = &mut slot[track as usize];
         if *at != u32::MAX {
             grouped[*at as usize] = hit;
             *at += 1;
         }
     }
-    drop(hits);
+    hits.retain(|(_, h)| h.q >= keep_from);
+    if hits.is_empty() {
+        *hits = Vec::new();
+    }
     // Kept tracks' hits lie in track order, each run ending where the next begins.
     let mut start = 0;
-    for t in kept {
+    for &t in kept.iter() {
         let end = slot[t as usize] as usize;
         let run = &mut grouped[start..end];
         start = end;
@@ -1042,6 +1174,20 @@ fn for_each_track(
             f(t, run);
         }
     }
+}
+
+/// [`for_each_track`]'s buffers, kept from chunk to chunk: a chunk of a long item among a
+/// large catalogue's chance hits groups hundreds of megabytes.
+#[derive(Default)]
+struct Grouping {
+    /// One entry per catalogue track (a million in a large catalogue), used three ways: each
+    /// track's hit count; then where its hits go (u32::MAX for a track left out); after the
+    /// scatter, where they end.
+    slot: Vec<u32>,
+    /// The tracks with enough hits, ascending.
+    kept: Vec<u32>,
+    /// Their hits, by track.
+    grouped: Vec<Hit>,
 }
 
 /// The distinct coincidences of a sorted slice, moved to its front: hits that differ only in
@@ -1624,6 +1770,77 @@ mod tests {
         assert_eq!(named(&index, &mixed), ["basrah", "battle"]);
     }
 
+    /// A long item resolved a chunk of windows at a time, as its landmarks stream in, gives
+    /// exactly the matches of resolving it whole, and the matcher holds only the hits that
+    /// windows not yet searched need. The item: the five shipped tracks, basrah sped up 4 %,
+    /// noise between them, and battle twice (its lines span chunks and recur far apart).
+    #[test]
+    fn a_long_item_resolved_in_chunks_finds_what_resolving_it_whole_does() {
+        use crate::fingerprint::{Density, fingerprint};
+        use crate::test_support::{catalogue, decode, noise};
+        let dir = tempfile::tempdir().unwrap();
+        let index = catalogue(dir.path());
+        let params = *index.params();
+        let track = |name: &str| decode(&format!("testdata/catalogue/{name}"));
+        let basrah = track("ufoai/basrah.mp3");
+        let sped: Vec<f32> = (0..(basrah.len() as f64 / 1.04) as usize - 1)
+            .map(|i| {
+                let x = i as f64 * 1.04;
+                let (j, f) = (x as usize, x.fract() as f32);
+                basrah[j] * (1.0 - f) + basrah[j + 1] * f
+            })
+            .collect();
+        let gap = |seed| {
+            let n = noise(3 * params.sample_rate as usize, seed);
+            n.iter().map(|x| 0.05 * x).collect::<Vec<f32>>()
+        };
+        let battle = track("wesnoth/battle.ogg");
+        let item = [
+            battle.clone(),
+            gap(1),
+            track("wesnoth/siege.ogg"),
+            sped,
+            gap(2),
+            track("ufoai/psymong.mp3"),
+            track("wesnoth/deep-path.ogg"),
+            gap(3),
+            battle,
+        ]
+        .concat();
+        for key_sample in [1, 2] {
+            let q = QueryParams {
+                key_sample,
+                ..QueryParams::default()
+            };
+            let landmarks = fingerprint(&item, &params, Density::query(&q));
+            let run = |chunk_window_starts: u32, hit_budget: usize| {
+                let mut m = Matcher::new(&index, q);
+                m.chunk_window_starts = chunk_window_starts;
+                m.hit_budget = hit_budget;
+                for piece in landmarks.chunks(37) {
+                    m.add(piece.iter().copied());
+                    assert!(m.hits.iter().all(|(_, h)| h.q >= m.searched_to));
+                }
+                let chunked = m.searched_to > 0;
+                (m.finish(), chunked)
+            };
+            let (whole, _) = run(u32::MAX, usize::MAX);
+            let tracks: std::collections::BTreeSet<_> = whole.iter().map(|m| m.track).collect();
+            assert_eq!(tracks.len(), 5, "K = {key_sample}: {whole:#?}");
+            // Past the budget, chunks of every complete window and of the usual size alternate.
+            for (n, budget) in [
+                (1, HIT_BUDGET),
+                (2, HIT_BUDGET),
+                (CHUNK_WINDOW_STARTS, 2_000),
+            ] {
+                let (matches, chunked) = run(n, budget);
+                let case = format!("K = {key_sample}, {n} window starts a chunk, budget {budget}");
+                assert!(chunked, "{case}");
+                assert_eq!(matches, whole, "{case}");
+            }
+        }
+    }
+
     #[test]
     fn hits_grouped_by_track_match_one_sort_of_them_all() {
         let mut next = below(0x9E37_79B9_7F4A_7C15);
@@ -1649,10 +1866,16 @@ mod tests {
             if round % 2 == 0 {
                 hits.sort_by_key(|&(_, h)| h.q);
             }
+            // A chunk: the hits before `below` are grouped, those from `keep_from` on stay
+            // (query frames run to 7; 8 takes them all).
+            let (below, keep_from) = (1 + next(8) as u32, next(9) as u32);
             // The reference: one sort, then runs of tracks with `min` hits before and after
             // removing duplicates.
-            let mut sorted = hits.clone();
+            let mut sorted: Vec<(u32, Hit)> =
+                hits.iter().copied().filter(|(_, h)| h.q < below).collect();
             sorted.sort_unstable();
+            let mut kept = hits.clone();
+            kept.retain(|(_, h)| h.q >= keep_from);
             let mut expected = Vec::new();
             for run in sorted.chunk_by(|a, b| a.0 == b.0) {
                 let mut distinct: Vec<Hit> = run.iter().map(|&(_, h)| h).collect();
@@ -1662,8 +1885,13 @@ mod tests {
                 }
             }
             let mut got = Vec::new();
-            for_each_track(hits, tracks, min, |t, run| got.push((t, run.to_vec())));
+            let mut scratch = Grouping::default();
+            let span = (below, keep_from);
+            for_each_track(&mut hits, span, tracks, min, &mut scratch, |t, run| {
+                got.push((t, run.to_vec()))
+            });
             assert_eq!(got, expected, "round {round}");
+            assert_eq!(hits, kept, "round {round}");
         }
     }
 
