@@ -158,9 +158,10 @@ pub struct MatchArgs {
     #[arg(long, default_value_t = QueryParams::default().min_pitches)]
     pub min_pitches: u32,
     /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
-    /// worth checking against them (twice as many when pitch and tempo changed independently).
-    #[arg(long, default_value_t = QueryParams::default().candidate_score)]
-    pub candidate_score: u32,
+    /// worth checking against them (twice as many when pitch and tempo changed independently)
+    /// [default: 3, or 4 with --key-sample above 1]
+    #[arg(long)]
+    pub candidate_score: Option<u32>,
     /// Evidence a checked candidate needs: -log10 of the chance that a recording unrelated to
     /// the track would hold its peaks where the match puts them as well as the item does, a
     /// peak counting for more where the item has few others at its pitch (0: no peak check;
@@ -232,7 +233,10 @@ impl MatchArgs {
             min_inliers: self.min_score.max(1),
             min_inliers_unchanged: self.min_score_unchanged.max(1),
             min_pitches: self.min_pitches,
-            candidate_score: self.candidate_score.max(1),
+            candidate_score: self
+                .candidate_score
+                .unwrap_or(QueryParams::default_candidate_score(self.key_sample))
+                .max(1),
             min_peak_evidence: self.min_peak_evidence.max(0.0),
             min_pitches_checked: self.min_pitches_checked,
             max_pitch_semitones: self.max_pitch,
@@ -301,5 +305,10 @@ mod tests {
         assert_eq!(q.common_hash_share, 0.0005);
         assert_eq!(q.key_sample, 8);
         assert_eq!(q.max_postings_per_hash(1_000_000_000), 500_000);
+        // Sampled keys raise the candidate score's default, not a score asked for.
+        assert_eq!(q.candidate_score, 4);
+        let asked = ["--key-sample", "8", "--candidate-score", "3"];
+        assert_eq!(matching(&asked).candidate_score, 3);
+        assert_eq!(matching(&["--candidate-score", "5"]).candidate_score, 5);
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! The journal's first line records what the results depend on ([`Settings`]: earmark's
 //! version, the index, the output format, the shard, the matching options and the decoding
-//! limits). `--resume` with other settings is refused and names the first difference, since it
+//! limits). `--resume` with other settings is refused and names every difference, since it
 //! would mix two scans' answers in one output.
 
 use std::cell::Cell;
@@ -294,31 +294,39 @@ impl Settings {
         serde_json::json!({ "settings": self }).to_string()
     }
 
-    /// The first setting (as `name: journal's value, this run's value`) that differs from the
-    /// journal's (`{"settings": {...}}`).
-    fn first_difference(&self, journal: &serde_json::Value) -> Option<String> {
+    /// The settings (each as `name: journal's value, this run's value`) that differ from the
+    /// journal's (`{"settings": {...}}`), or `None`. Every one is named: one option can move
+    /// another's default (`--key-sample` moves `--candidate-score`'s).
+    fn differences(&self, journal: &serde_json::Value) -> Option<String> {
         let mine = serde_json::to_value(self).expect("plain data");
-        first_difference(journal, &mine, "")
+        let mut found = Vec::new();
+        differences(journal, &mine, "", &mut found);
+        (!found.is_empty()).then(|| found.join("; "))
     }
 }
 
-/// Walks two JSON objects in step and names the first field whose values differ.
-fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+/// Walks two JSON objects in step and names each field whose values differ.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, found: &mut Vec<String>) {
     match (a, b) {
         (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
+            for k in keys {
                 let null = serde_json::Value::Null;
                 let name = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                first_difference(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), &name)
-            })
+                differences(
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    &name,
+                    found,
+                );
+            }
         }
-        _ if a == b => None,
-        _ => Some(format!("{path}: {a} in the journal, {b} now")),
+        _ if a == b => {}
+        _ => found.push(format!("{path}: {a} in the journal, {b} now")),
     }
 }
 
@@ -357,7 +365,7 @@ fn resume_state(output: &Path, journal: &Path, settings: &Settings) -> anyhow::R
     match recorded {
         Some(before) => {
             lines.next();
-            if let Some(difference) = settings.first_difference(&before) {
+            if let Some(difference) = settings.differences(&before) {
                 anyhow::bail!(
                     "{} was written with other settings ({difference}); resume with the same options, index and earmark, or start again without --resume",
                     output.display()

@@ -91,6 +91,11 @@ fn resume_with_other_settings_is_refused_and_changes_nothing() {
         stderr.contains("query.key_sample: 1 in the journal, 2 now"),
         "{stderr}"
     );
+    // Every difference is named, also the candidate score whose default sampled keys raise.
+    assert!(
+        stderr.contains("query.candidate_score: 3 in the journal, 4 now"),
+        "{stderr}"
+    );
     // So would another output format in the same file.
     let out = earmark()
         .args(args(&["--resume", "--format", "csv"]))
