@@ -442,7 +442,7 @@ impl QueryParams {
     /// The candidate score for a scan at `key_sample`: 3 when every key is read (10 s clips
     /// need lines that short), 4 once keys are sampled. Sampled keys are for whole songs, whose
     /// lines are long; among 10^9 postings and an emulated 10^10, lines of 4 find every song
-    /// that lines of 3 find, at four fifths of the CPU time (ARCHITECTURE.md, "Sampled keys").
+    /// that lines of 3 find, at 70–95 % of the CPU time (ARCHITECTURE.md, "Sampled keys").
     pub fn default_candidate_score(key_sample: u32) -> u32 {
         if key_sample > 1 { 4 } else { 3 }
     }
