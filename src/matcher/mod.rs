@@ -483,7 +483,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
     }
 
-    /// Resolves the hits gathered so far into matches, ordered by start time in the item.
+    /// Resolves the hits gathered so far into matches, ordered by start time in the item, and
+    /// leaves the matcher ready for another item.
     pub fn finish(&mut self) -> Vec<Match> {
         self.lookup();
         self.resolve_chunk(u32::MAX);
@@ -494,6 +495,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         for (track, segments) in std::mem::take(&mut self.open) {
             self.report_track(TrackId(track), segments, &mut found);
         }
+        self.query_peaks.clear();
+        self.checks_peaks = false;
         suppress_shadows(&mut found);
         let mut matches: Vec<Match> = found.into_iter().map(|c| c.m).collect();
         matches.sort_by(|a, b| {
@@ -1838,6 +1841,37 @@ mod tests {
                 assert!(chunked, "{case}");
                 assert_eq!(matches, whole, "{case}");
             }
+        }
+    }
+
+    /// One matcher serves item after item (a worker's): each answer is a fresh matcher's.
+    #[test]
+    fn a_matcher_reused_for_another_item_answers_as_a_fresh_one() {
+        use crate::fingerprint::{Density, Fingerprinter};
+        use crate::test_support::{catalogue, decode};
+        let dir = tempfile::tempdir().unwrap();
+        let index = catalogue(dir.path());
+        let params = *index.params();
+        let q = QueryParams::default();
+        let items: Vec<_> = ["medley.mp3", "clip-noisy.mp3", "clip-mp3.mp3"]
+            .iter()
+            .map(|name| {
+                let mut f = Fingerprinter::new(&params, Density::query(&q)).keeping_peaks();
+                f.push(&decode(&format!("testdata/dump/{name}")));
+                let (landmarks, peaks, _) = f.finish_with_peaks();
+                (landmarks, peaks)
+            })
+            .collect();
+        let answer = |m: &mut Matcher<'_, memmap2::Mmap>, (landmarks, peaks): &(_, _)| {
+            m.add(Vec::clone(landmarks));
+            m.add_peaks(Vec::clone(peaks));
+            m.finish()
+        };
+        let mut reused = Matcher::new(&index, q);
+        for item in &items {
+            let fresh = answer(&mut Matcher::new(&index, q), item);
+            assert!(!fresh.is_empty());
+            assert_eq!(answer(&mut reused, item), fresh);
         }
     }
 
