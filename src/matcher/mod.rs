@@ -1120,6 +1120,10 @@ fn for_each_track(
     scratch: &mut Grouping,
     mut f: impl FnMut(u32, &[Hit]),
 ) {
+    if hits.is_empty() {
+        // Silence, or an item's end just after a chunk: no table of every track to clear.
+        return;
+    }
     let Grouping {
         slot,
         kept,
