@@ -47,8 +47,9 @@ pub use verify::PeakCheck;
 /// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
 /// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
 /// candidates checked against the track's stored peaks ([`verify`]); 5: the check weighs each
-/// heard peak by how rarely chance hears it, and candidates start at 3 hashes.
-pub const REVISION: u32 = 5;
+/// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a
+/// window's lines are searched at every pitch shift its hits hold enough of, not only the commonest.
+pub const REVISION: u32 = 6;
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
@@ -152,6 +153,7 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     /// [`HIT_BUDGET`].
     hit_budget: usize,
     grouping: Grouping,
+    line_buffers: LineBuffers,
     /// Largest pitch and span differences a hit may show and still fit a shift and time scale
     /// within the query's limits (with the verification tolerances on top).
     max_pitch: i16,
@@ -221,6 +223,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             chunk_window_starts: CHUNK_WINDOW_STARTS,
             hit_budget: HIT_BUDGET,
             grouping: Grouping::default(),
+            line_buffers: LineBuffers::default(),
             max_pitch,
             max_span,
             common_cap: query.max_postings_per_hash(index.postings()),
@@ -318,6 +321,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let mut hits = std::mem::take(&mut self.hits);
         let mut open = std::mem::take(&mut self.open);
         let mut grouping = std::mem::take(&mut self.grouping);
+        let mut buffers = std::mem::take(&mut self.line_buffers);
         let tracks = self.index.tracks() as usize;
         // Later windows start at `to` or after.
         let span = (below, to);
@@ -327,10 +331,13 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 return;
             }
             match open.get_mut(&track) {
-                Some(segments) => self.search_windows(TrackId(track), run, (from, to), segments),
+                Some(segments) => {
+                    self.search_windows(TrackId(track), run, (from, to), segments, &mut buffers)
+                }
                 None => {
                     let mut segments = Vec::new();
-                    self.search_windows(TrackId(track), run, (from, to), &mut segments);
+                    let id = TrackId(track);
+                    self.search_windows(id, run, (from, to), &mut segments, &mut buffers);
                     if !segments.is_empty() {
                         open.insert(track, segments);
                     }
@@ -339,6 +346,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         });
         self.open = open;
         self.grouping = grouping;
+        self.line_buffers = buffers;
         self.hits = hits;
     }
 
@@ -507,8 +515,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         matches
     }
 
-    /// The strongest line among `hits` (the part of a window's `window_hits` hits that no
-    /// segment explains yet), when it is strong enough to report.
+    /// A line among `hits` (the part of a window's `window_hits` hits that no segment explains
+    /// yet) strong enough to report: the strongest at the commonest pitch shift, else at the
+    /// next commonest, and so on. Trying only the commonest lost copies whose pitch shift was
+    /// outnumbered: a query's dense layer is looked up at its own pitch only, so a pitch-shifted
+    /// copy's true hits can be fewer than the chance hits its own track gathers unshifted.
     fn new_line(
         &self,
         hits: &[Hit],
@@ -519,52 +530,62 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let min = self.min_line;
         let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let max_change = f64::from(self.query.max_tempo_change);
-        // Cheap tests before the line search, which dominates the cost when many tracks share
-        // hashes: the hits must agree on a pitch shift, enough of those must fall within the
-        // offset drift that the searched speeds allow, and (where they are few, as on most
-        // chance tracks) enough must agree pairwise on one speed.
-        let pitched = &mut search.pitched;
-        pitch_consistent(hits, pitched);
         let speeds = (1.0 / (1.0 + max_change), 1.0 + max_change);
-        if anchors_of(pitched) < min
-            || !offsets_cluster(pitched, search.drift, min, &mut search.offsets)
-            || !line::may_reach(pitched, speeds, tolerance, min, &mut search.events)
-        {
-            return None;
+        let LineBuffers {
+            scratch,
+            shifts,
+            group_of,
+            groups,
+            needed,
+            offsets,
+            events,
+            ..
+        } = &mut *search.buffers;
+        let chance = ChanceLine {
+            cells: search.speeds.len() as f64
+                * (f64::from(search.track_frames) / (2.0 * tolerance)).max(1.0),
+            share: (2.0 * tolerance) / f64::from(search.track_frames).max(2.0 * tolerance),
+        };
+        // The hits a line needs to be believed among this many (the more hits a window holds,
+        // the more a chance line gathers): no shift with fewer is searched.
+        let needed = *needed.get_or_insert_with(|| chance.needed(min, window_hits));
+        split_by_pitch(hits, needed, shifts, group_of, groups);
+        for pitched in groups.iter().take(shifts.len()) {
+            // Cheap tests before the line search, which dominates the cost when many tracks
+            // share hashes: enough anchors at this pitch shift, the hits a line needs within
+            // the offset drift that the searched speeds allow, and (where they are few, as on
+            // most chance tracks) enough agreeing pairwise on one speed.
+            if anchors_of(pitched) < min
+                || !offsets_cluster(pitched, search.drift, needed, offsets)
+                || !line::may_reach(pitched, speeds, tolerance, needed, events)
+            {
+                continue;
+            }
+            let Some(best) =
+                line::best_line(pitched, centre, search.speeds, tolerance, needed, scratch)
+            else {
+                continue;
+            };
+            let confidence = chance.confidence(best.count, window_hits);
+            debug_assert!(
+                confidence >= MIN_CONFIDENCE,
+                "the line has the hits it needs"
+            );
+            // Every hit on a true line shows the same pitch shift and time scale; random
+            // hits on it do not. Only the consistent ones count.
+            let (inliers, pitch) = self.consistent(inliers_of(hits, &best, tolerance), &best, None);
+            if anchors_of(&inliers) < min {
+                continue;
+            }
+            let line = line::refit(&inliers, centre, best, max_change, search.min_span);
+            return Some(Segment {
+                inliers,
+                line,
+                confidence,
+                pitch,
+            });
         }
-        let best = line::best_line(
-            pitched,
-            centre,
-            search.speeds,
-            tolerance,
-            min,
-            &mut search.scratch,
-        )?;
-        // Chance of the best of all searched lines gathering `count` of the window's hits at
-        // random (all of them, also those an earlier line took: the conservative choice).
-        let frames = f64::from(search.track_frames);
-        let cells = search.speeds.len() as f64 * (frames / (2.0 * tolerance)).max(1.0);
-        let lambda = window_hits as f64 * (2.0 * tolerance) / frames.max(2.0 * tolerance);
-        let chance = (cells.ln() + log_poisson_tail(best.count as u64, lambda))
-            .exp()
-            .min(1.0);
-        let confidence = 1.0 - chance;
-        if confidence < MIN_CONFIDENCE {
-            return None;
-        }
-        // Every hit on a true line shows the same pitch shift and time scale; random hits on
-        // it do not. Only the consistent ones count.
-        let (inliers, pitch) = self.consistent(inliers_of(hits, &best, tolerance), &best, None);
-        if anchors_of(&inliers) < min {
-            return None;
-        }
-        let line = line::refit(&inliers, centre, best, max_change, search.min_span);
-        Some(Segment {
-            inliers,
-            line,
-            confidence,
-            pitch,
-        })
+        None
     }
 
     /// The hits that agree with the line's time scale and with one pitch shift: `pitch` when
@@ -629,6 +650,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         hits: &[Hit],
         (from, to): (u32, u32),
         segments: &mut Vec<Segment>,
+        buffers: &mut LineBuffers,
     ) {
         let q = &self.query;
         let window = self.window;
@@ -638,19 +660,14 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let min = self.min_line;
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
+        let mut rest = std::mem::take(&mut buffers.rest);
         let mut search = LineSearch {
             speeds: &self.speed_grids[0].speeds,
             drift: max_change * f64::from(window / 2) + tolerance,
             min_span,
             track_frames,
-            scratch: line::LineScratch::default(),
-            pitched: Vec::new(),
-            offsets: Vec::new(),
-            events: Vec::new(),
+            buffers,
         };
-
-        // A window's hits that no segment explains yet (kept to reuse the allocation).
-        let mut rest: Vec<Hit> = Vec::new();
         let half = window / 2;
         let last = hits[hits.len() - 1].q;
         let mut w0 = (hits[0].q - hits[0].q % half).max(from);
@@ -680,6 +697,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             // a chorus) matches it at each place, and each is reported.
             rest.clear();
             rest.extend_from_slice(in_window);
+            search.buffers.needed = None;
             for s in segments
                 .iter_mut()
                 .filter(|s| s.reaches(in_window[0].q, window))
@@ -705,6 +723,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 segments.push(segment);
             }
         }
+        search.buffers.rest = rest;
     }
 
     /// Reports the lines one track's windows found: merged, refitted, checked against the
@@ -1038,6 +1057,34 @@ fn chunk_end(to: u32, window: u32) -> u32 {
     (to - window / 2).saturating_add(window)
 }
 
+/// The odds of a chance line in one window of one track: the best of `cells` lines (speeds
+/// times offsets) gathering a count of the window's hits, each of which falls on a given line
+/// with probability `share`. All of the window's hits count, also those an earlier line took:
+/// the conservative choice.
+struct ChanceLine {
+    cells: f64,
+    share: f64,
+}
+
+impl ChanceLine {
+    /// One minus the chance that some line gathers `count` of `hits` at random.
+    fn confidence(&self, count: usize, hits: usize) -> f64 {
+        let lambda = hits as f64 * self.share;
+        let chance = (self.cells.ln() + log_poisson_tail(count as u64, lambda))
+            .exp()
+            .min(1.0);
+        1.0 - chance
+    }
+
+    /// The fewest hits, at least `min`, that a line needs among `hits` to reach
+    /// [`MIN_CONFIDENCE`] (`hits + 1` when none does).
+    fn needed(&self, min: usize, hits: usize) -> usize {
+        (min..=hits)
+            .find(|&k| self.confidence(k, hits) >= MIN_CONFIDENCE)
+            .unwrap_or(hits + 1)
+    }
+}
+
 /// What the line search of one track needs, computed once per track.
 struct LineSearch<'s> {
     speeds: &'s [f64],
@@ -1046,12 +1093,24 @@ struct LineSearch<'s> {
     /// Fewest query frames over which a line's speed is re-estimated.
     min_span: u32,
     track_frames: u32,
+    buffers: &'s mut LineBuffers,
+}
+
+/// The line search's buffers, kept from track to track and chunk to chunk (a query at 10^8
+/// postings searches thousands of chance tracks).
+#[derive(Default)]
+struct LineBuffers {
     scratch: line::LineScratch,
-    /// The hits of a window that share its commonest pitch shift, and their offsets (kept to
-    /// reuse the allocations: a track's windows try up to 16 new lines each).
-    pitched: Vec<Hit>,
+    /// A window's hits that no segment explains yet.
+    rest: Vec<Hit>,
+    /// [`split_by_pitch`]'s shifts, scratch and groups.
+    shifts: Vec<(i32, usize)>,
+    group_of: Vec<u16>,
+    groups: Vec<Vec<Hit>>,
+    /// The hits a line needs in the current window ([`ChanceLine::needed`]), once worked out.
+    needed: Option<usize>,
+    /// [`offsets_cluster`]'s offsets and [`line::may_reach`]'s speed intervals.
     offsets: Vec<i64>,
-    /// [`line::may_reach`]'s speed intervals.
     events: Vec<(f64, i32)>,
 }
 
@@ -1218,28 +1277,77 @@ fn pitches_of(hits: &[Hit]) -> usize {
         .count()
 }
 
-/// The hits sharing the most common pitch shift (within the tolerance), in their order, into
-/// `out` (replacing its contents).
-fn pitch_consistent(hits: &[Hit], out: &mut Vec<Hit>) {
-    out.clear();
-    let Some((pitch, _)) = densest_pitch(hits) else {
-        return;
-    };
-    out.extend(
-        hits.iter()
-            .filter(|h| (i32::from(h.pitch) - pitch).abs() <= i32::from(PITCH_TOLERANCE)),
-    );
+/// The centre of the pitch interval of width 2·tolerance holding the most hits (the lowest such
+/// centre on ties), and how many it holds.
+fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
+    with_pitch_counts(hits, |counts, base| {
+        let (at, count) = densest_interval(counts);
+        (
+            base + at as i32 + i32::from(PITCH_TOLERANCE),
+            count as usize,
+        )
+    })
 }
 
-/// The centre of the pitch interval of width 2·tolerance holding the most hits (the lowest such
-/// centre on ties), and how many it holds. Pitch shifts are small integers (quarter semitones)
-/// spanning little more than the searched range: count them in an array over that span only.
-fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
+/// The hits split by pitch shift, for the line search: `shifts[i]` is the centre of an
+/// interval of width 2·tolerance (quarter semitones) and where it starts among the counts, and
+/// `groups[i]` holds its hits in their order. The first is [`densest_pitch`]'s, the next the
+/// densest among the hits outside it, and so on while an interval holds at least `needed`
+/// hits. `group_of` is scratch.
+fn split_by_pitch(
+    hits: &[Hit],
+    needed: usize,
+    shifts: &mut Vec<(i32, usize)>,
+    group_of: &mut Vec<u16>,
+    groups: &mut Vec<Vec<Hit>>,
+) {
+    shifts.clear();
+    let t = usize::from(PITCH_TOLERANCE.unsigned_abs());
+    let width = 2 * t + 1;
+    let Some(base) = with_pitch_counts(hits, |counts, base| {
+        group_of.clear();
+        group_of.resize(counts.len(), u16::MAX);
+        // Shifts are numbered in u16; a range that wide is absurd.
+        while shifts.len() < usize::from(u16::MAX) {
+            let (at, count) = densest_interval(counts);
+            if count == 0 || (count as usize) < needed {
+                break;
+            }
+            shifts.push((base + (at + t) as i32, at));
+            counts[at..at + width].fill(0);
+            // Intervals may overlap: the hits in both are the earlier one's.
+            for owner in &mut group_of[at..at + width] {
+                if *owner == u16::MAX {
+                    *owner = (shifts.len() - 1) as u16;
+                }
+            }
+        }
+        base
+    }) else {
+        return;
+    };
+    if groups.len() < shifts.len() {
+        groups.resize_with(shifts.len(), Vec::new);
+    }
+    groups.iter_mut().for_each(Vec::clear);
+    // One pass for all of them.
+    for h in hits {
+        let g = group_of[(i32::from(h.pitch) - base) as usize];
+        if g != u16::MAX {
+            groups[usize::from(g)].push(*h);
+        }
+    }
+}
+
+/// Calls `f` with the hits' count per pitch shift (quarter semitones) and the shift of the
+/// first count. Counts are padded by 2·tolerance on both sides, so that intervals of width
+/// 2·tolerance can centre anywhere within tolerance of a hit. Pitch shifts are small integers
+/// spanning little more than the searched range: on the stack unless a caller allows unusual
+/// shifts.
+fn with_pitch_counts<R>(hits: &[Hit], f: impl FnOnce(&mut [u32], i32) -> R) -> Option<R> {
     let lo = i32::from(hits.iter().map(|h| h.pitch).min()?);
     let hi = i32::from(hits.iter().map(|h| h.pitch).max()?);
     let t = i32::from(PITCH_TOLERANCE);
-    // Centres run over lo-t ..= hi+t; counts are padded by t on both sides. The searched
-    // pitch range keeps them few: on the stack unless a caller allows unusual shifts.
     let len = (hi - lo + 1 + 4 * t) as usize;
     let (mut stack, mut heap) = ([0u32; 64], Vec::new());
     let counts: &mut [u32] = if len <= stack.len() {
@@ -1251,7 +1359,12 @@ fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
     for h in hits {
         counts[(i32::from(h.pitch) - lo + 2 * t) as usize] += 1;
     }
-    let width = 2 * t as usize + 1;
+    Some(f(counts, lo - 2 * t))
+}
+
+/// The first start of the densest run of 2·tolerance + 1 counts, and its sum.
+fn densest_interval(counts: &[u32]) -> (usize, u32) {
+    let width = 2 * usize::from(PITCH_TOLERANCE.unsigned_abs()) + 1;
     let mut sum: u32 = counts[..width].iter().sum();
     let (mut best, mut best_at) = (sum, 0usize);
     for start in 1..=counts.len() - width {
@@ -1260,8 +1373,7 @@ fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
             (best, best_at) = (sum, start);
         }
     }
-    // Window `start` covers counts[start ..start+width]: centre index start+t, pitch lo-2t+that.
-    Some((best_at as i32 + t + lo - 2 * t, best as usize))
+    (best_at, best)
 }
 
 /// Whether at least `min` hits have offsets `r - q` within one interval of width `2·drift`: a
@@ -1536,6 +1648,44 @@ mod tests {
             ..q
         };
         assert_eq!(find(&octave, off).len(), 1, "the rule is what drops it");
+    }
+
+    /// A pitch-shifted copy's line among more chance hits of its own track at another pitch
+    /// shift (the dense layer is looked up unshifted only, so its chance hits all share shift 0):
+    /// the line is found whichever shift holds more hits.
+    #[test]
+    fn a_line_is_found_at_a_pitch_shift_that_other_hits_outnumber() {
+        let index = fixture_index();
+        let frames = index.track_frames(TrackId(0)).unwrap();
+        let mut next = below(7);
+        let find = |chance: u32, next: &mut dyn FnMut(u64) -> u64| {
+            let line = (0..16u32).map(|i| {
+                let q = 40 + 14 * i;
+                Hit {
+                    q,
+                    r: q + 300,
+                    pitch: -8,
+                    anchor: 60 + 5 * i as u8,
+                    ..Hit::default()
+                }
+            });
+            let noise = (0..chance).map(|_| Hit {
+                q: 40 + next(16 * 14) as u32,
+                r: next(u64::from(frames)) as u32,
+                anchor: next(200) as u8,
+                ..Hit::default()
+            });
+            let mut hits: Vec<Hit> = line.chain(noise).collect();
+            hits.sort_by_key(|h| h.q);
+            let mut m = Matcher::new(&index, QueryParams::default());
+            m.hits = hits.into_iter().map(|h| (0, h)).collect();
+            m.finish()
+        };
+        for chance in [0, 20, 100] {
+            let found = find(chance, &mut next);
+            assert_eq!(found.len(), 1, "{chance} chance hits: {found:?}");
+            assert_eq!((found[0].score, found[0].pitch), (16, -2.0), "{chance}");
+        }
     }
 
     #[test]
@@ -1955,6 +2105,44 @@ mod tests {
             assert_eq!(densest_pitch(&hits), Some((best, count(best))), "{hits:?}");
         }
         assert_eq!(densest_pitch(&[]), None);
+    }
+
+    /// The hits split by pitch shift as taking the densest shift, then the densest among the
+    /// rest, and so on would split them.
+    #[test]
+    fn hits_split_by_pitch_as_repeated_densest_shifts_would() {
+        let mut next = below(11);
+        let (mut shifts, mut group_of, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..500 {
+            let n = next(60) as usize;
+            let spread = 1 + next(30);
+            let mut hits: Vec<Hit> = (0..n)
+                .map(|_| Hit {
+                    q: next(400) as u32,
+                    r: next(5000) as u32,
+                    pitch: next(spread) as i16 - (spread / 2) as i16,
+                    ..Hit::default()
+                })
+                .collect();
+            hits.sort_by_key(|h| h.q);
+            let needed = 1 + next(6) as usize;
+            split_by_pitch(&hits, needed, &mut shifts, &mut group_of, &mut groups);
+            let mut rest = hits.clone();
+            let mut expected = Vec::new();
+            while let Some((pitch, count)) = densest_pitch(&rest)
+                && count >= needed
+            {
+                let near = |h: &Hit| (i32::from(h.pitch) - pitch).abs() <= 2;
+                expected.push((pitch, rest.iter().copied().filter(near).collect::<Vec<_>>()));
+                rest.retain(|h| !near(h));
+            }
+            let got: Vec<(i32, Vec<Hit>)> = shifts
+                .iter()
+                .zip(&groups)
+                .map(|(&(pitch, _), g)| (pitch, g.clone()))
+                .collect();
+            assert_eq!(got, expected, "round {round}");
+        }
     }
 
     #[test]
