@@ -567,10 +567,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 continue;
             };
             let confidence = chance.confidence(best.count, window_hits);
-            debug_assert!(
-                confidence >= MIN_CONFIDENCE,
-                "the line has the hits it needs"
-            );
+            if confidence < MIN_CONFIDENCE {
+                continue;
+            }
             // Every hit on a true line shows the same pitch shift and time scale; random
             // hits on it do not. Only the consistent ones count.
             let (inliers, pitch) = self.consistent(inliers_of(hits, &best, tolerance), &best, None);
@@ -1076,12 +1075,29 @@ impl ChanceLine {
         1.0 - chance
     }
 
-    /// The fewest hits, at least `min`, that a line needs among `hits` to reach
-    /// [`MIN_CONFIDENCE`] (`hits + 1` when none does).
+    /// A lower bound, at least `min`, on the hits that a line needs among `hits` to reach
+    /// [`MIN_CONFIDENCE`], from the first three terms of the chance's tail rather than its
+    /// whole sum: this is worked out for every window of every track with hits.
     fn needed(&self, min: usize, hits: usize) -> usize {
-        (min..=hits)
-            .find(|&k| self.confidence(k, hits) >= MIN_CONFIDENCE)
-            .unwrap_or(hits + 1)
+        let lambda = hits as f64 * self.share;
+        if lambda <= 0.0 {
+            return min;
+        }
+        // At most λ hits are never enough (`log_poisson_tail` is 0 there).
+        let mut k = min.max(lambda.floor() as usize + 1);
+        // ln P(X = k) = k ln λ − λ − ln k!, stepped up from there; the margin keeps rounding
+        // from lifting the bound past the exact test's threshold.
+        let limit = (1.0 - MIN_CONFIDENCE).ln() - self.cells.ln() + 1e-9;
+        let mut log_p = k as f64 * lambda.ln() - lambda - ln_factorial(k as u64);
+        while k <= hits {
+            let (a, b) = (lambda / (k + 1) as f64, lambda / (k + 2) as f64);
+            if log_p + (1.0 + a + a * b).ln() <= limit {
+                break;
+            }
+            k += 1;
+            log_p += lambda.ln() - (k as f64).ln();
+        }
+        k
     }
 }
 
@@ -2143,6 +2159,30 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "round {round}");
         }
+    }
+
+    /// The hits a line needs, bounded from the chance of exactly that many, never exceed the
+    /// fewest that pass the exact test, and fall short of them by at most one.
+    #[test]
+    fn the_hits_a_line_needs_are_bounded_from_below_and_closely() {
+        let mut next = below(5);
+        let mut worst = 0;
+        for _ in 0..2000 {
+            let frames = (200 + next(40_000)) as f64;
+            let chance = ChanceLine {
+                cells: (1 + next(400)) as f64 * (frames / 4.0),
+                share: 4.0 / frames,
+            };
+            let hits = 3 + next(3000) as usize;
+            let min = 3 + next(3) as usize;
+            let exact = (min..=hits)
+                .find(|&k| chance.confidence(k, hits) >= MIN_CONFIDENCE)
+                .unwrap_or(hits + 1);
+            let needed = chance.needed(min, hits);
+            assert!(needed <= exact, "{needed} {exact} {hits} {frames}");
+            worst = worst.max(exact - needed);
+        }
+        assert!(worst <= 1, "{worst}");
     }
 
     #[test]
