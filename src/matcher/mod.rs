@@ -498,6 +498,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         self.resolve_chunk(u32::MAX);
         self.searched_to = 0;
         self.grouping = Grouping::default();
+        self.line_buffers = LineBuffers::default();
         self.query_peaks.sort_by(|a, b| a.time.total_cmp(&b.time));
         let mut found = Vec::new();
         for (track, segments) in std::mem::take(&mut self.open) {
