@@ -47,8 +47,8 @@ pub use verify::PeakCheck;
 /// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
 /// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
 /// candidates checked against the track's stored peaks ([`verify`]); 5: the check weighs each
-/// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a
-/// window's lines are searched at every pitch shift its hits hold enough of, not only the commonest.
+/// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a window's
+/// lines are searched at every pitch shift holding the hits a line needs, not only the commonest.
 pub const REVISION: u32 = 6;
 
 /// Matches less certain than this are not reported.
@@ -1121,7 +1121,7 @@ struct LineBuffers {
     /// A window's hits that no segment explains yet.
     rest: Vec<Hit>,
     /// [`split_by_pitch`]'s shifts, scratch and groups.
-    shifts: Vec<(i32, usize)>,
+    shifts: Vec<i32>,
     group_of: Vec<u16>,
     groups: Vec<Vec<Hit>>,
     /// The hits a line needs in the current window ([`ChanceLine::needed`]), once worked out.
@@ -1307,14 +1307,14 @@ fn densest_pitch(hits: &[Hit]) -> Option<(i32, usize)> {
 }
 
 /// The hits split by pitch shift, for the line search: `shifts[i]` is the centre of an
-/// interval of width 2·tolerance (quarter semitones) and where it starts among the counts, and
-/// `groups[i]` holds its hits in their order. The first is [`densest_pitch`]'s, the next the
+/// interval of width 2·tolerance (quarter semitones), and `groups[i]` holds its hits in their
+/// order. The first is [`densest_pitch`]'s, the next the
 /// densest among the hits outside it, and so on while an interval holds at least `needed`
 /// hits. `group_of` is scratch.
 fn split_by_pitch(
     hits: &[Hit],
     needed: usize,
-    shifts: &mut Vec<(i32, usize)>,
+    shifts: &mut Vec<i32>,
     group_of: &mut Vec<u16>,
     groups: &mut Vec<Vec<Hit>>,
 ) {
@@ -1330,7 +1330,7 @@ fn split_by_pitch(
             if count == 0 || (count as usize) < needed {
                 break;
             }
-            shifts.push((base + (at + t) as i32, at));
+            shifts.push(base + (at + t) as i32);
             counts[at..at + width].fill(0);
             // Intervals may overlap: the hits in both are the earlier one's.
             for owner in &mut group_of[at..at + width] {
@@ -2156,7 +2156,7 @@ mod tests {
             let got: Vec<(i32, Vec<Hit>)> = shifts
                 .iter()
                 .zip(&groups)
-                .map(|(&(pitch, _), g)| (pitch, g.clone()))
+                .map(|(&pitch, g)| (pitch, g.clone()))
                 .collect();
             assert_eq!(got, expected, "round {round}");
         }
