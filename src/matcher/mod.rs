@@ -537,19 +537,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             shifts,
             group_of,
             groups,
-            needed,
             offsets,
             events,
             ..
         } = &mut *search.buffers;
-        let chance = ChanceLine {
-            cells: search.speeds.len() as f64
-                * (f64::from(search.track_frames) / (2.0 * tolerance)).max(1.0),
-            share: (2.0 * tolerance) / f64::from(search.track_frames).max(2.0 * tolerance),
-        };
-        // The hits a line needs to be believed among this many (the more hits a window holds,
-        // the more a chance line gathers): no shift with fewer is searched.
-        let needed = *needed.get_or_insert_with(|| chance.needed(min, window_hits));
+        // No shift with fewer hits than a line needs is searched.
+        let needed = search.needed;
         split_by_pitch(hits, needed, shifts, group_of, groups);
         for pitched in groups.iter().take(shifts.len()) {
             // Cheap tests before the line search, which dominates the cost when many tracks
@@ -567,7 +560,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             else {
                 continue;
             };
-            let confidence = chance.confidence(best.count, window_hits);
+            let confidence = search.chance.confidence(best.count, window_hits);
             if confidence < MIN_CONFIDENCE {
                 continue;
             }
@@ -663,9 +656,10 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let mut rest = std::mem::take(&mut buffers.rest);
         let mut search = LineSearch {
             speeds: &self.speed_grids[0].speeds,
+            chance: ChanceLine::new(self.speed_grids[0].speeds.len(), track_frames, tolerance),
+            needed: min,
             drift: max_change * f64::from(window / 2) + tolerance,
             min_span,
-            track_frames,
             buffers,
         };
         let half = window / 2;
@@ -692,12 +686,15 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 centre = f64::from(first) + f64::from(reach);
             }
             search.speeds = &grid.speeds;
+            // The hits a line needs to be believed among this many: the more hits a window
+            // holds, the more a chance line gathers.
+            search.chance = ChanceLine::new(grid.speeds.len(), track_frames, tolerance);
+            search.needed = search.chance.needed(min, in_window.len());
             // Windows that the segments' lines already explain extend them; what they leave may
             // hold more lines: a query made of a passage the track plays more than once (a loop,
             // a chorus) matches it at each place, and each is reported.
             rest.clear();
             rest.extend_from_slice(in_window);
-            search.buffers.needed = None;
             for s in segments
                 .iter_mut()
                 .filter(|s| s.reaches(in_window[0].q, window))
@@ -1067,6 +1064,16 @@ struct ChanceLine {
 }
 
 impl ChanceLine {
+    /// The odds in a window searched at `speeds` speeds, of a track `track_frames` long, where a
+    /// hit within `tolerance` frames of a line is on it.
+    fn new(speeds: usize, track_frames: u32, tolerance: f64) -> Self {
+        let frames = f64::from(track_frames);
+        ChanceLine {
+            cells: speeds as f64 * (frames / (2.0 * tolerance)).max(1.0),
+            share: (2.0 * tolerance) / frames.max(2.0 * tolerance),
+        }
+    }
+
     /// One minus the chance that some line gathers `count` of `hits` at random.
     fn confidence(&self, count: usize, hits: usize) -> f64 {
         let lambda = hits as f64 * self.share;
@@ -1102,14 +1109,18 @@ impl ChanceLine {
     }
 }
 
-/// What the line search of one track needs, computed once per track.
+/// What the line search of one track needs: computed once per track, and the first three
+/// fields again for each window.
 struct LineSearch<'s> {
+    /// The current window's speeds, the odds of a chance line among its hits, and the hits a
+    /// line needs there ([`ChanceLine::needed`]).
     speeds: &'s [f64],
+    chance: ChanceLine,
+    needed: usize,
     /// Widest spread of hit offsets one line can show within a window at the searched speeds.
     drift: f64,
     /// Fewest query frames over which a line's speed is re-estimated.
     min_span: u32,
-    track_frames: u32,
     buffers: &'s mut LineBuffers,
 }
 
@@ -1124,8 +1135,6 @@ struct LineBuffers {
     shifts: Vec<i32>,
     group_of: Vec<u16>,
     groups: Vec<Vec<Hit>>,
-    /// The hits a line needs in the current window ([`ChanceLine::needed`]), once worked out.
-    needed: Option<usize>,
     /// [`offsets_cluster`]'s offsets and [`line::may_reach`]'s speed intervals.
     offsets: Vec<i64>,
     events: Vec<(f64, i32)>,
