@@ -48,8 +48,10 @@ pub use verify::PeakCheck;
 /// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
 /// candidates checked against the track's stored peaks ([`verify`]); 5: the check weighs each
 /// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a window's
-/// lines are searched at every pitch shift holding the hits a line needs, not only the commonest.
-pub const REVISION: u32 = 6;
+/// lines are searched at every pitch shift holding the hits a line needs, not only the commonest;
+/// 7: an unchanged copy's line is searched on its own odds, from two hashes where the peak check
+/// decides.
+pub const REVISION: u32 = 7;
 
 /// Matches less certain than this are not reported.
 const MIN_CONFIDENCE: f64 = 0.99;
@@ -175,6 +177,9 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     checks_peaks: bool,
     /// The fewest hits a line may gather and still be pursued: a candidate's, when checked.
     min_line: usize,
+    /// The same for an unchanged copy's line, where that line is searched on its own odds
+    /// ([`Matcher::unchanged_line`]): one fewer. Never more than `min_line`.
+    min_unchanged_line: Option<usize>,
 }
 
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
@@ -194,17 +199,24 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } else {
             (u64::MAX, u64::MAX)
         };
-        let min_line = if peak_check_on(index, &query) {
+        let check = peak_check_on(index, &query);
+        let min_line = if check {
             query
                 .min_evidence()
                 .min(query.candidate_score.max(1) as usize)
         } else {
             query.min_evidence()
         };
+        // Only where the peak check decides, and on items read at every key: with sampled keys
+        // the items are whole songs, whose lines are long, and among an emulated 10^10
+        // postings the search cost 11 % more CPU and found nothing more.
+        let min_unchanged_line = (check && query.key_sample <= 1)
+            .then(|| min_line.min(Transform::Unchanged.candidate_score(&query)));
         Matcher {
             query_peaks: Vec::new(),
             checks_peaks: false,
             min_line,
+            min_unchanged_line,
             layout,
             frame_seconds: params.frame_seconds(),
             index,
@@ -318,6 +330,8 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             chunk_end(to, self.window)
         };
         let min = self.min_line;
+        let min_unchanged = self.min_unchanged_line.unwrap_or(usize::MAX);
+        let tolerance = f64::from(self.query.inlier_tolerance_frames);
         let mut hits = std::mem::take(&mut self.hits);
         let mut open = std::mem::take(&mut self.open);
         let mut grouping = std::mem::take(&mut self.grouping);
@@ -325,25 +339,40 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let tracks = self.index.tracks() as usize;
         // Later windows start at `to` or after.
         let span = (below, to);
-        for_each_track(&mut hits, span, tracks, min, &mut grouping, |track, run| {
-            // No window can verify a line unless `min` hits agree on a pitch shift.
-            if densest_pitch(run).is_none_or(|(_, n)| n < min) {
-                return;
-            }
-            match open.get_mut(&track) {
-                Some(segments) => {
-                    self.search_windows(TrackId(track), run, (from, to), segments, &mut buffers)
+        let fewest = min.min(min_unchanged);
+        for_each_track(
+            &mut hits,
+            span,
+            tracks,
+            fewest,
+            &mut grouping,
+            |track, run| {
+                // No window can verify a line unless `min` hits agree on a pitch shift, or
+                // `min_unchanged` that show no change agree on an offset. Among 10^8 postings
+                // nearly every track holds the first, and 1 in 27 the second: the unchanged line
+                // search is ruled out here for the rest.
+                let shifted = run.len() >= min && densest_pitch(run).is_some_and(|(_, n)| n >= min);
+                let unchanged = run.len() >= min_unchanged
+                    && unchanged_cluster(run, tolerance, min_unchanged, &mut buffers.offsets);
+                if !shifted && !unchanged {
+                    return;
                 }
-                None => {
-                    let mut segments = Vec::new();
-                    let id = TrackId(track);
-                    self.search_windows(id, run, (from, to), &mut segments, &mut buffers);
-                    if !segments.is_empty() {
-                        open.insert(track, segments);
+                let id = TrackId(track);
+                let span = (from, to);
+                match open.get_mut(&track) {
+                    Some(segments) => {
+                        self.search_windows(id, run, span, unchanged, segments, &mut buffers)
+                    }
+                    None => {
+                        let mut segments = Vec::new();
+                        self.search_windows(id, run, span, unchanged, &mut segments, &mut buffers);
+                        if !segments.is_empty() {
+                            open.insert(track, segments);
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         self.open = open;
         self.grouping = grouping;
         self.line_buffers = buffers;
@@ -543,7 +572,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } = &mut *search.buffers;
         // No shift with fewer hits than a line needs is searched.
         let needed = search.needed;
-        split_by_pitch(hits, needed, shifts, group_of, groups);
+        if hits.len() >= needed {
+            split_by_pitch(hits, needed, shifts, group_of, groups);
+        } else {
+            shifts.clear();
+        }
         for pitched in groups.iter().take(shifts.len()) {
             // Cheap tests before the line search, which dominates the cost when many tracks
             // share hashes: enough anchors at this pitch shift, the hits a line needs within
@@ -578,7 +611,65 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                 pitch,
             });
         }
-        None
+        self.unchanged_line(hits, centre, search)
+    }
+
+    /// An unchanged copy's line among `hits` (speed 1, no pitch shift) that the search over
+    /// every speed and shift could not believe. That search's chance line is the best of about
+    /// 24 speeds (and, split by shift, up to 4 shifts), and needs as many hits as that many
+    /// tries could gather; an unchanged copy is one of those lines, tried among only the hits
+    /// that show no change. So it is tested on its own odds ([`LineSearch::unchanged_chance`]),
+    /// and where the peak check decides, a line of one hash fewer is checked. Music under speech
+    /// keeps its peaks better than its triplets: on the corpus, 9 of the 12 speech queries
+    /// missed until then had 2 or 3 true anchors on a track holding 25–140 hits, and at the
+    /// truth's place the item held the track's peaks with evidence 4.5–22, above 7 for 7 of
+    /// them (ARCHITECTURE.md, "Unchanged copies").
+    fn unchanged_line(
+        &self,
+        hits: &[Hit],
+        centre: f64,
+        search: &mut LineSearch<'_>,
+    ) -> Option<Segment> {
+        let min = self.min_unchanged_line?;
+        let tolerance = f64::from(self.query.inlier_tolerance_frames);
+        let needed = search.unchanged_needed;
+        if search.unchanged_hits < needed {
+            return None;
+        }
+        let LineBuffers {
+            scratch,
+            offsets,
+            same,
+            ..
+        } = &mut *search.buffers;
+        same.clear();
+        same.extend(hits.iter().copied().filter(unchanged));
+        if anchors_of(same) < min || !offsets_cluster(same, tolerance, needed, offsets) {
+            return None;
+        }
+        let best = line::best_line(same, centre, &[1.0], tolerance, needed, scratch)?;
+        let confidence = search
+            .unchanged_chance
+            .confidence(best.count, search.unchanged_hits);
+        if confidence < MIN_CONFIDENCE {
+            return None;
+        }
+        let (inliers, pitch) = self.consistent(inliers_of(same, &best, tolerance), &best, Some(0));
+        (anchors_of(&inliers) >= min).then_some(Segment {
+            inliers,
+            line: best,
+            confidence,
+            pitch,
+        })
+    }
+
+    /// The fewest anchors that extend a segment on `line` at `pitch` (quarter semitones) into
+    /// another window: an unchanged copy's line may hold one fewer.
+    fn min_line_for(&self, line: &Line, pitch: i16) -> usize {
+        match self.min_unchanged_line {
+            Some(min) if line.speed == 1.0 && pitch == 0 => min,
+            _ => self.min_line,
+        }
     }
 
     /// The hits that agree with the line's time scale and with one pitch shift: `pitch` when
@@ -642,6 +733,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         track: TrackId,
         hits: &[Hit],
         (from, to): (u32, u32),
+        may_be_unchanged: bool,
         segments: &mut Vec<Segment>,
         buffers: &mut LineBuffers,
     ) {
@@ -651,6 +743,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         let max_change = f64::from(q.max_tempo_change);
         let track_frames = self.index.track_frames(track).map_or(1, |f| f.max(1));
         let min = self.min_line;
+        let min_unchanged = self.min_unchanged_line.unwrap_or(usize::MAX);
         // Speed is only measured over stretches long enough to show it.
         let min_span = window / 4;
         let mut rest = std::mem::take(&mut buffers.rest);
@@ -658,6 +751,9 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             speeds: &self.speed_grids[0].speeds,
             chance: ChanceLine::new(self.speed_grids[0].speeds.len(), track_frames, tolerance),
             needed: min,
+            unchanged_chance: ChanceLine::new(1, track_frames, tolerance),
+            unchanged_needed: usize::MAX,
+            unchanged_hits: 0,
             drift: max_change * f64::from(window / 2) + tolerance,
             min_span,
             buffers,
@@ -673,7 +769,12 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let in_window = &hits[lo..hi];
             let mut centre = f64::from(w0) + f64::from(half);
             w0 = w0.saturating_add(half);
-            if in_window.len() < min {
+            let unchanged_hits = if may_be_unchanged {
+                in_window.iter().filter(|h| unchanged(h)).count()
+            } else {
+                0
+            };
+            if in_window.len() < min && unchanged_hits < min_unchanged {
                 continue;
             }
             // Hits spanning a fraction of the window (a song shorter than a sampled-key window,
@@ -690,6 +791,14 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             // holds, the more a chance line gathers.
             search.chance = ChanceLine::new(grid.speeds.len(), track_frames, tolerance);
             search.needed = search.chance.needed(min, in_window.len());
+            search.unchanged_needed = if unchanged_hits >= min_unchanged {
+                search
+                    .unchanged_chance
+                    .needed(min_unchanged, unchanged_hits)
+            } else {
+                usize::MAX
+            };
+            search.unchanged_hits = unchanged_hits;
             // Windows that the segments' lines already explain extend them; what they leave may
             // hold more lines: a query made of a passage the track plays more than once (a loop,
             // a chorus) matches it at each place, and each is reported.
@@ -706,7 +815,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
                         Some(s.pitch),
                     )
                     .0;
-                if anchors_of(&on_line) >= min {
+                if anchors_of(&on_line) >= self.min_line_for(&s.line, s.pitch) {
                     s.inliers.extend(on_line);
                     rest.retain(|h| !is_inlier(h, &s.line, tolerance));
                 }
@@ -772,10 +881,16 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             let mut peak_check = None;
             if checked {
                 // The cheap test first: the pitches do not depend on the shift the check finds.
-                if pitches_of(&s.inliers) < q.min_pitches_checked as usize {
+                // A line of fewer anchors than that cannot show them all; its heard peaks must
+                // show a figure instead (`verify::MIN_HEARD_SEMITONES`).
+                let short = score < q.min_pitches_checked as usize;
+                if !short && pitches_of(&s.inliers) < q.min_pitches_checked as usize {
                     continue;
                 }
                 let (c, shift) = self.check_peaks(peaks, &line, (q0, q1), pitch, &mut check);
+                if short && check.heard_semitones() < verify::MIN_HEARD_SEMITONES {
+                    continue;
+                }
                 // The peaks measure the shift more finely than the hits' consensus does.
                 pitch = shift;
                 if score < Transform::of(speed, pitch).candidate_score(q)
@@ -941,11 +1056,14 @@ impl Transform {
     }
 
     /// The score a candidate of this class needs to be checked against the track's peaks:
-    /// twice as much when pitch and tempo changed independently, as for [`Self::min_score`].
+    /// twice as much when pitch and tempo changed independently, as for [`Self::min_score`];
+    /// one less (but at least 2, a line's fewest points) for an unchanged copy in an item read
+    /// at every key, whose line is searched on its own odds ([`Matcher::unchanged_line`]).
     pub fn candidate_score(self, q: &QueryParams) -> usize {
         let floor = q.candidate_score.max(1) as usize;
         match self {
             Transform::PitchAndTempo => 2 * floor,
+            Transform::Unchanged if q.key_sample <= 1 => floor.saturating_sub(1).max(2).min(floor),
             _ => floor,
         }
     }
@@ -1117,6 +1235,11 @@ struct LineSearch<'s> {
     speeds: &'s [f64],
     chance: ChanceLine,
     needed: usize,
+    /// The same for an unchanged copy's line, at speed 1 among the window's hits that show no
+    /// change ([`Matcher::unchanged_line`]); and how many those are.
+    unchanged_chance: ChanceLine,
+    unchanged_needed: usize,
+    unchanged_hits: usize,
     /// Widest spread of hit offsets one line can show within a window at the searched speeds.
     drift: f64,
     /// Fewest query frames over which a line's speed is re-estimated.
@@ -1138,6 +1261,8 @@ struct LineBuffers {
     /// [`offsets_cluster`]'s offsets and [`line::may_reach`]'s speed intervals.
     offsets: Vec<i64>,
     events: Vec<(f64, i32)>,
+    /// The hits of [`Matcher::unchanged_line`].
+    same: Vec<Hit>,
 }
 
 /// Window matches of one track that lie on one line, merged.
@@ -1416,6 +1541,30 @@ fn offsets_cluster(hits: &[Hit], drift: f64, min: usize, scratch: &mut Vec<i64>)
         }
         hi + 1 - lo >= min
     })
+}
+
+/// Whether a hit shows neither a pitch shift nor a time scale: it can lie on an unchanged
+/// copy's line.
+fn unchanged(h: &Hit) -> bool {
+    h.pitch.abs() <= PITCH_TOLERANCE && f64::from(h.span).abs() <= SPAN_TOLERANCE
+}
+
+/// Whether at least `min` of `hits` that show no change have offsets `r - q` within one
+/// interval of width `2·tolerance`: a necessary condition for [`Matcher::unchanged_line`], tested
+/// per track before any window (among 10^8 postings a track holds about 65 hits of a clip, 13 %
+/// of them unchanged, and 1 track in 27 passes). `offsets` is scratch.
+fn unchanged_cluster(hits: &[Hit], tolerance: f64, min: usize, offsets: &mut Vec<i64>) -> bool {
+    offsets.clear();
+    offsets.extend(
+        hits.iter()
+            .filter(|h| unchanged(h))
+            .map(|h| i64::from(h.r) - i64::from(h.q)),
+    );
+    offsets.sort_unstable();
+    min >= 1
+        && offsets
+            .windows(min)
+            .any(|w| (w[min - 1] - w[0]) as f64 <= 2.0 * tolerance)
 }
 
 /// Distinct query anchors among hits sorted by query frame: the score of a match. Several
@@ -2299,5 +2448,103 @@ mod peak_check_tests {
             let found = matches(&index, &item, QueryParams::default());
             assert!(found.is_empty(), "{what}: {found:?}");
         }
+    }
+
+    /// Real music under another song 11 dB louder, or under white noise 12 dB louder: its
+    /// true line keeps two hashes, which an unchanged copy's own line search takes to the peak
+    /// check (a line of any other class needs three), and the item holds the track's peaks
+    /// where that line puts them.
+    #[test]
+    fn an_unchanged_copy_with_two_hashes_left_is_found_by_its_peaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = crate::test_support::catalogue(dir.path());
+        let battle = 0;
+        assert_eq!(
+            index.track(TrackId(battle)).unwrap().id,
+            "wesnoth/battle.ogg"
+        );
+        let track = decode("testdata/catalogue/wesnoth/battle.ogg");
+        let song = decode("testdata/dump/not-in-catalogue.mp3");
+        let query = QueryParams::default();
+        for (what, start, masker, db) in [
+            ("a song at +11 dB", 4, song, 11.0),
+            (
+                "noise at +12 dB",
+                18,
+                crate::test_support::noise(80_000, 1),
+                12.0,
+            ),
+        ] {
+            let excerpt = &track[start * 8000..(start + 10) * 8000];
+            let found = matches(&index, &mix(excerpt, &masker, db), query);
+            assert_eq!(found.len(), 1, "{what}: {found:?}");
+            let m = &found[0];
+            assert_eq!(m.track.0, battle, "{what}");
+            assert!(
+                (m.track_start - m.item_start - start as f64).abs() < 0.5,
+                "{what}: {m:?}"
+            );
+            assert_eq!((m.speed, m.pitch), (1.0, 0.0), "{what}");
+            // 2 for both when written.
+            assert!(
+                (m.score as usize) < Transform::Pitch.candidate_score(&query),
+                "{what}: {m:?}"
+            );
+            let c = m.peak_check.expect("checked");
+            assert!(
+                c.evidence() >= 2.0 * query.min_peak_evidence,
+                "{what}: {c:?}"
+            );
+            let alone = matches(&index, &masker[..excerpt.len()], query);
+            assert!(alone.is_empty(), "{what} alone: {alone:?}");
+        }
+    }
+
+    /// Three hits on one offset among 15 chance hits of the track: too few for a line of the
+    /// search over every speed and shift (about 24 speeds' chance lines), enough for an
+    /// unchanged copy's line, tried at one speed among the hits that show no change. The same
+    /// hits shifted by two semitones are not believed.
+    #[test]
+    fn an_unchanged_line_is_believed_on_its_own_odds() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = crate::test_support::catalogue(dir.path());
+        let frames = index.track_frames(TrackId(0)).unwrap();
+        let query = QueryParams::default();
+        let segments = |pitch: i16| {
+            let mut next = crate::test_support::below(11);
+            let line = (0..3u32).map(|i| (40 + 200 * i, 340 + 200 * i, 60 + 7 * i as u8));
+            let chance = (0..15).map(|_| {
+                let r = next(u64::from(frames)) as u32;
+                (40 + next(560) as u32, r, next(200) as u8)
+            });
+            let mut hits: Vec<Hit> = line
+                .chain(chance)
+                .map(|(q, r, anchor)| Hit {
+                    q,
+                    r,
+                    pitch,
+                    anchor,
+                    ..Hit::default()
+                })
+                .collect();
+            hits.sort_by_key(|h| h.q);
+            let mut m = Matcher::new(&index, query);
+            let tolerance = f64::from(query.inlier_tolerance_frames);
+            let speeds = m.speed_grids[0].speeds.len();
+            let n = hits.len();
+            // The premise: 3 hits are too few among these for the search over every speed, and
+            // enough for one speed.
+            assert!(ChanceLine::new(speeds, frames, tolerance).needed(3, n) > 3);
+            assert!(ChanceLine::new(1, frames, tolerance).needed(2, n) <= 3);
+            m.hits = hits.into_iter().map(|h| (0, h)).collect();
+            m.resolve_chunk(u32::MAX);
+            m.open.remove(&0).unwrap_or_default()
+        };
+        let found = segments(0);
+        assert_eq!(found.len(), 1, "{} lines", found.len());
+        let s = &found[0];
+        assert_eq!((s.line.speed, s.pitch, anchors_of(&s.inliers)), (1.0, 0, 3));
+        assert!(s.inliers.iter().all(|h| h.r == h.q + 300));
+        assert!(segments(-8).is_empty());
     }
 }

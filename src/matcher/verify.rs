@@ -31,6 +31,13 @@ pub const HEARD_SHARE: f64 = 0.3;
 /// where the item lasts that long: a true copy goes on beyond the hashes that found it, and a
 /// chance line's evidence is its few hits.
 pub const MIN_CHECK_SECONDS: f64 = 10.0;
+/// Semitones that a checked line too short to show `--min-pitches-checked` pitches among its
+/// anchors must show among its heard peaks instead. The check's chance model misses a figure
+/// repeated at a steady tempo, which lines up with a similar figure of another track at every
+/// repeat: on the corpus, the chance lines reaching evidence 4 heard peaks on at most 5
+/// semitones (the hyperrogue track against beast-of-insanity: 3–5), every true match at the
+/// default evidence on 6 or more, and the two-hash lines of music under speech on 15.
+pub const MIN_HEARD_SEMITONES: usize = 8;
 
 /// One query peak: time in frames, pitch in sixteenths of a semitone above `min_freq_hz`
 /// (unquantised).
@@ -101,8 +108,20 @@ impl PeakCheck {
 pub struct CheckScratch {
     /// The stretch's pitches, ascending.
     pitches: Vec<f32>,
-    /// The weighed track peaks of the last alignment checked.
+    /// The weighed track peaks of the last alignment checked...
     terms: Vec<Term>,
+    /// ...and the semitones where it heard them.
+    heard: Vec<i32>,
+}
+
+impl CheckScratch {
+    /// How many semitones the last check (of [`best_check`], its chosen shift) heard the
+    /// track's peaks on.
+    pub fn heard_semitones(&mut self) -> usize {
+        self.heard.sort_unstable();
+        self.heard.dedup();
+        self.heard.len()
+    }
 }
 
 /// A track peak that chance could put under an item peak: with probability `p`, the share of
@@ -309,6 +328,7 @@ fn weigh(
     let pitches = &scratch.pitches;
     let occupancy = occupancy(a);
     scratch.terms.clear();
+    scratch.heard.clear();
     let mut c = PeakCheck {
         reference: 0,
         matched: 0,
@@ -333,6 +353,7 @@ fn weigh(
         if let Some(distance) = close {
             c.matched += 1;
             error += f64::from(distance);
+            scratch.heard.push(semitone(pitch));
         }
         let rows = pitches.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
             - pitches.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
@@ -341,6 +362,11 @@ fn weigh(
         scratch.terms.extend(Term::new(p, close.is_some()));
     }
     (c, error)
+}
+
+/// The semitone of a pitch in sixteenths.
+fn semitone(pitch: f32) -> i32 {
+    (pitch / 16.0).round() as i32
 }
 
 /// Where the item should hold track peak (`frame`, `pitch`) under `a`.
@@ -355,6 +381,33 @@ fn track_range(track: TrackPeaks<'_>, a: &Alignment) -> std::ops::Range<usize> {
     let first = at(a.item_from).floor().max(0.0) as u32;
     let last = at(a.item_to).ceil().clamp(0.0, f64::from(u32::MAX)) as u32;
     track.first_at(first)..track.first_at(last.saturating_add(1))
+}
+
+/// [`CheckScratch::heard_semitones`] by brute force, for tests.
+pub fn reference_heard_semitones(
+    track: TrackPeaks<'_>,
+    query: &[QueryPeak],
+    a: &Alignment,
+) -> usize {
+    let (from, to) = (a.item_from as f32, a.item_to as f32);
+    let mut heard: Vec<i32> = track
+        .iter()
+        .map(|r| item_position(r.frame(), r.pitch(), a))
+        .filter(|&(time, pitch)| {
+            time >= from
+                && time <= to
+                && query.iter().any(|p| {
+                    p.time >= from
+                        && p.time <= to
+                        && near(p.time, time, TIME_TOLERANCE)
+                        && near(p.pitch, pitch, PITCH_TOLERANCE)
+                })
+        })
+        .map(|(_, pitch)| semitone(pitch))
+        .collect();
+    heard.sort_unstable();
+    heard.dedup();
+    heard.len()
 }
 
 /// The same check by brute force, for tests.
@@ -439,6 +492,11 @@ mod tests {
             assert_eq!(
                 check(track, &query, &a, &mut scratch),
                 reference_check(track, &query, &a),
+                "round {round}: {a:?}"
+            );
+            assert_eq!(
+                scratch.heard_semitones(),
+                reference_heard_semitones(track, &query, &a),
                 "round {round}: {a:?}"
             );
         }
