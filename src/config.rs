@@ -378,7 +378,8 @@ pub struct QueryParams {
     /// (ARCHITECTURE.md, "Evidence from several pitches").
     pub min_pitches: u32,
     /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
-    /// worth checking against them (twice as many when pitch and tempo changed independently).
+    /// worth checking against them (twice as many when pitch and tempo changed independently;
+    /// one fewer for an unchanged copy when every key is read: `matcher::Transform`).
     /// A line this weak is common by chance; the peak check, not the count, tells a copy from
     /// it (ARCHITECTURE.md, "The peak check"). The command line's default depends on
     /// `key_sample` ([`Self::default_candidate_score`]).
@@ -395,7 +396,8 @@ pub struct QueryParams {
     /// peaks there (a hyperrogue track against nexuiz's beast-of-insanity: 31–38 of 84–90
     /// peaks at four places, evidence 8–10 by a plain count of peaks and 3.9–7.5 weighted, every
     /// line resting on 2 pitches). Right answers rest on 3 or more (ARCHITECTURE.md, "The peak
-    /// check").
+    /// check"). A line of fewer landmarks than this cannot show them; its heard peaks must lie on
+    /// `matcher::verify::MIN_HEARD_SEMITONES` semitones instead.
     pub min_pitches_checked: u32,
     /// Time tolerance of an inlier around the fitted line, frames.
     pub inlier_tolerance_frames: f32,

@@ -158,8 +158,9 @@ pub struct MatchArgs {
     #[arg(long, default_value_t = QueryParams::default().min_pitches)]
     pub min_pitches: u32,
     /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
-    /// worth checking against them (twice as many when pitch and tempo changed independently)
-    /// [default: 3, or 4 with --key-sample above 1]
+    /// worth checking against them (twice as many when pitch and tempo changed independently;
+    /// one fewer, at least 2, for an unchanged copy when every key is read, whose line is
+    /// searched on its own odds) [default: 3, or 4 with --key-sample above 1]
     #[arg(long)]
     pub candidate_score: Option<u32>,
     /// Evidence a checked candidate needs: -log10 of the chance that a recording unrelated to
@@ -168,7 +169,9 @@ pub struct MatchArgs {
     /// every match then needs --min-score and --min-pitches, as with an index without peaks).
     #[arg(long, default_value_t = QueryParams::default().min_peak_evidence)]
     pub min_peak_evidence: f64,
-    /// --min-pitches for a match checked against the track's peaks.
+    /// --min-pitches for a match checked against the track's peaks. A match of fewer landmarks
+    /// than this shows its figure in the peaks it matched instead: they lie on 8 semitones or
+    /// more.
     #[arg(long, default_value_t = QueryParams::default().min_pitches_checked)]
     pub min_pitches_checked: u32,
     /// Largest pitch shift searched for, in semitones (a copy shifted a little more may still be

@@ -34,9 +34,9 @@ pub const MIN_CHECK_SECONDS: f64 = 10.0;
 /// Semitones that a checked line too short to show `--min-pitches-checked` pitches among its
 /// anchors must show among its heard peaks instead. The check's chance model misses a figure
 /// repeated at a steady tempo, which lines up with a similar figure of another track at every
-/// repeat: on the corpus, the chance lines reaching evidence 4 heard peaks on at most 5
-/// semitones (the hyperrogue track against beast-of-insanity: 3–5), every true match at the
-/// default evidence on 6 or more, and the two-hash lines of music under speech on 15.
+/// repeat: on the corpus, such a line (the hyperrogue track against beast-of-insanity) heard
+/// peaks on 3–5 semitones, other chance lines reaching evidence 4 on 5–8, every true match at
+/// the default evidence on 6 or more, and the two-hash lines of music under speech on 15.
 pub const MIN_HEARD_SEMITONES: usize = 8;
 
 /// One query peak: time in frames, pitch in sixteenths of a semitone above `min_freq_hz`
