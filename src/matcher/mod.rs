@@ -615,11 +615,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     }
 
     /// An unchanged copy's line among `hits` (speed 1, no pitch shift) that the search over
-    /// every speed and shift could not believe. That search's chance line is the best of about
-    /// 24 speeds (and, split by shift, up to 4 shifts), and needs as many hits as that many
-    /// tries could gather; an unchanged copy is one of those lines, tried among only the hits
-    /// that show no change. So it is tested on its own odds ([`LineSearch::unchanged_chance`]),
-    /// and where the peak check decides, a line of one hash fewer is checked. Music under speech
+    /// every speed and shift could not believe. That search needs a line to beat the best chance
+    /// line of about 24 speeds among all the window's hits; an unchanged copy is one of those
+    /// lines, and can gather only the hits that show no change. So it is tested on its own odds
+    /// ([`LineSearch::unchanged_chance`]: one speed, among those hits), and where the peak check
+    /// decides, a line of one hash fewer is checked. Music under speech
     /// keeps its peaks better than its triplets: on the corpus, 9 of the 12 speech queries
     /// missed until then had 2 or 3 true anchors on a track holding 25–140 hits, and at the
     /// truth's place the item held the track's peaks with evidence 4.5–22, above 7 for 7 of
