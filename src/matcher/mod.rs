@@ -2547,4 +2547,86 @@ mod peak_check_tests {
         assert!(s.inliers.iter().all(|h| h.r == h.q + 300));
         assert!(segments(-8).is_empty());
     }
+
+    /// A line of two hashes is checked against the track's peaks, and the item must hear them on
+    /// [`verify::MIN_HEARD_SEMITONES`] semitones: two hashes cannot show the pitches that
+    /// `min_pitches_checked` asks of longer lines, and a figure of a few notes repeated at a
+    /// steady tempo lines up with another such figure well enough to pass the check's chance
+    /// model. The item here is the track's own peaks at one place: all of them, or only those
+    /// on its four commonest semitones.
+    #[test]
+    fn a_two_hash_line_must_hear_the_track_on_several_semitones() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = crate::test_support::catalogue(dir.path());
+        let (track, at) = (TrackId(0), 300.0);
+        let peaks: Vec<verify::QueryPeak> = index
+            .track_peaks(track)
+            .iter()
+            .filter(|p| (300..925).contains(&p.frame()))
+            .map(|p| verify::QueryPeak {
+                time: p.frame() as f32 - at as f32,
+                pitch: p.pitch() as f32,
+            })
+            .collect();
+        let semitone = |p: &verify::QueryPeak| (p.pitch / 16.0).round() as i32;
+        let mut counts = BTreeMap::new();
+        for p in &peaks {
+            *counts.entry(semitone(p)).or_insert(0) += 1;
+        }
+        let mut common: Vec<(i32, i32)> = counts.into_iter().map(|(s, n)| (-n, s)).collect();
+        common.sort_unstable();
+        let figure: Vec<i32> = common.iter().take(4).map(|&(_, s)| s).collect();
+        let found = |item: Vec<verify::QueryPeak>| {
+            let mut m = Matcher::new(&index, QueryParams::default());
+            let inliers: Vec<Hit> = [(100, 20), (400, 90)]
+                .map(|(q, anchor)| Hit {
+                    q,
+                    r: q + at as u32,
+                    anchor,
+                    ..Hit::default()
+                })
+                .to_vec();
+            let line = Line {
+                speed: 1.0,
+                offset: 100.0 + at,
+                centre: 100.0,
+                count: 2,
+            };
+            let segment = Segment {
+                inliers,
+                line,
+                confidence: 0.999,
+                pitch: 0,
+            };
+            m.open.insert(track.0, vec![segment]);
+            m.checks_peaks = true;
+            m.query_peaks = item;
+            m.finish()
+        };
+        let all = found(peaks.clone());
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!((all[0].track, all[0].score), (track, 2));
+        let few: Vec<verify::QueryPeak> = peaks
+            .into_iter()
+            .filter(|p| figure.contains(&semitone(p)))
+            .collect();
+        // Evidence enough on its own: only the semitones turn it down.
+        let alignment = verify::Alignment {
+            item_at: 0.0,
+            track_at: at,
+            speed: 1.0,
+            pitch: 0.0,
+            item_from: 0.0,
+            item_to: 625.0,
+        };
+        let mut scratch = verify::CheckScratch::default();
+        let (c, _) = verify::best_check(index.track_peaks(track), &few, &alignment, &mut scratch);
+        assert!(
+            c.evidence() >= QueryParams::default().min_peak_evidence,
+            "{c:?}"
+        );
+        assert!(scratch.heard_semitones() < verify::MIN_HEARD_SEMITONES);
+        let rejected = found(few);
+        assert!(rejected.is_empty(), "{rejected:?}");
+    }
 }
