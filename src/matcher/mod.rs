@@ -581,11 +581,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } = &mut *search.buffers;
         // No shift with fewer hits than a line needs is searched.
         let needed = search.needed;
-        if hits.len() >= needed {
-            split_by_pitch(hits, needed, shifts, group_of, groups);
-        } else {
-            shifts.clear();
-        }
+        split_by_pitch(hits, needed, shifts, group_of, groups);
         for pitched in groups.iter().take(shifts.len()) {
             // Cheap tests before the line search, which dominates the cost when many tracks
             // share hashes: enough anchors at this pitch shift, the hits a line needs within
@@ -653,7 +649,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         } = &mut *search.buffers;
         same.clear();
         same.extend(hits.iter().copied().filter(unchanged));
-        if anchors_of(same) < min || !offsets_cluster(same, tolerance, needed, offsets) {
+        if anchors_of(same) < min || !offsets_cluster(&*same, tolerance, needed, offsets) {
             return None;
         }
         let best = line::best_line(same, centre, &[1.0], tolerance, needed, scratch)?;
@@ -1468,6 +1464,9 @@ fn split_by_pitch(
     groups: &mut Vec<Vec<Hit>>,
 ) {
     shifts.clear();
+    if hits.len() < needed {
+        return;
+    }
     let t = usize::from(PITCH_TOLERANCE.unsigned_abs());
     let width = 2 * t + 1;
     let Some(base) = with_pitch_counts(hits, |counts, base| {
@@ -1545,9 +1544,14 @@ fn densest_interval(counts: &[u32]) -> (usize, u32) {
 /// Whether at least `min` hits have offsets `r - q` within one interval of width `2·drift`: a
 /// necessary condition for a line with that many hits at any searched speed. Offsets are whole
 /// frames, so they sort as integers; `scratch` keeps the allocation.
-fn offsets_cluster(hits: &[Hit], drift: f64, min: usize, scratch: &mut Vec<i64>) -> bool {
+fn offsets_cluster<'h>(
+    hits: impl IntoIterator<Item = &'h Hit>,
+    drift: f64,
+    min: usize,
+    scratch: &mut Vec<i64>,
+) -> bool {
     scratch.clear();
-    scratch.extend(hits.iter().map(|h| i64::from(h.r) - i64::from(h.q)));
+    scratch.extend(hits.into_iter().map(|h| i64::from(h.r) - i64::from(h.q)));
     scratch.sort_unstable();
     let mut lo = 0;
     (0..scratch.len()).any(|hi| {
@@ -1569,17 +1573,12 @@ fn unchanged(h: &Hit) -> bool {
 /// per track before any window (among 10^8 postings a track holds about 65 hits of a clip, 13 %
 /// of them unchanged, and 1 track in 27 passes). `offsets` is scratch.
 fn unchanged_cluster(hits: &[Hit], tolerance: f64, min: usize, offsets: &mut Vec<i64>) -> bool {
-    offsets.clear();
-    offsets.extend(
-        hits.iter()
-            .filter(|h| unchanged(h))
-            .map(|h| i64::from(h.r) - i64::from(h.q)),
-    );
-    offsets.sort_unstable();
-    min >= 1
-        && offsets
-            .windows(min)
-            .any(|w| (w[min - 1] - w[0]) as f64 <= 2.0 * tolerance)
+    offsets_cluster(
+        hits.iter().filter(|h| unchanged(h)),
+        tolerance,
+        min,
+        offsets,
+    )
 }
 
 /// Distinct query anchors among hits sorted by query frame: the score of a match. Several
@@ -1982,7 +1981,7 @@ mod tests {
     }
 
     /// The index's track whose id ends with `name`.
-    fn fixture_track<D: AsRef<[u8]>>(index: &Index<D>, name: &str) -> u32 {
+    pub(super) fn fixture_track<D: AsRef<[u8]>>(index: &Index<D>, name: &str) -> u32 {
         (0..index.tracks())
             .find(|&t| index.track(TrackId(t)).unwrap().id.ends_with(name))
             .unwrap()
@@ -2393,6 +2392,7 @@ mod tests {
 
 #[cfg(test)]
 mod peak_check_tests {
+    use super::tests::fixture_track;
     use super::*;
     use crate::fingerprint::{Density, Fingerprinter};
     use crate::test_support::decode;
@@ -2426,11 +2426,7 @@ mod peak_check_tests {
     fn a_copy_too_faint_for_its_hashes_is_found_by_its_peaks() {
         let dir = tempfile::tempdir().unwrap();
         let index = crate::test_support::catalogue(dir.path());
-        let deep_path = 1;
-        assert_eq!(
-            index.track(TrackId(deep_path)).unwrap().id,
-            "wesnoth/deep-path.ogg"
-        );
+        let deep_path = fixture_track(&index, "wesnoth/deep-path.ogg");
         let track = decode("testdata/catalogue/wesnoth/deep-path.ogg");
         let excerpt = &track[12 * 8000..22 * 8000];
         let song = decode("testdata/dump/not-in-catalogue.mp3");
@@ -2473,11 +2469,7 @@ mod peak_check_tests {
     fn an_unchanged_copy_with_two_hashes_left_is_found_by_its_peaks() {
         let dir = tempfile::tempdir().unwrap();
         let index = crate::test_support::catalogue(dir.path());
-        let battle = 0;
-        assert_eq!(
-            index.track(TrackId(battle)).unwrap().id,
-            "wesnoth/battle.ogg"
-        );
+        let battle = fixture_track(&index, "wesnoth/battle.ogg");
         let track = decode("testdata/catalogue/wesnoth/battle.ogg");
         let song = decode("testdata/dump/not-in-catalogue.mp3");
         let query = QueryParams::default();
