@@ -22,7 +22,7 @@ pub struct Hit {
     pub far: bool,
     /// The query anchor's pitch cell (quarter semitones): with `q`, which query peak this
     /// evidence rests on, so that matches of two tracks resting on the same peaks can be told
-    /// from two recordings heard together (`matcher::suppress_shadows`).
+    /// from two recordings heard together (`matcher::candidates::suppress_shadows`).
     pub anchor: u8,
 }
 

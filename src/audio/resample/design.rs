@@ -86,7 +86,7 @@ pub(super) struct Spec {
     pub down: u64,
     pub kernel: Kernel,
     /// `up / down = 1 / 2` with the cutoff at a quarter of the input rate: every other weight
-    /// is zero, which [`HalfBand`](super::stage::HalfBand) exploits.
+    /// is zero, which `stage::HalfBand` exploits.
     pub halfband: bool,
 }
 
