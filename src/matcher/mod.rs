@@ -599,7 +599,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         // No shift with fewer hits than a line needs is searched.
         let needed = search.needed;
         split_by_pitch(hits, needed, shifts, group_of, groups);
-        let mut strongest: Option<(Line, Vec<Hit>, i16)> = None;
+        let mut strongest: Option<(Line, Vec<Hit>, i16, f64)> = None;
         for pitched in groups.iter().take(shifts.len()) {
             // A shift must beat the strongest line so far (the commoner shift wins ties).
             let needed = strongest
@@ -621,24 +621,25 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             else {
                 continue;
             };
-            if search.chance.confidence(best.count, window_hits) < MIN_CONFIDENCE {
+            let confidence = search.chance.confidence(best.count, window_hits);
+            if confidence < MIN_CONFIDENCE {
                 continue;
             }
             // Every hit on a true line shows the same pitch shift and time scale; random
             // hits on it do not. Only the consistent ones count.
             let (inliers, pitch) = self.consistent(inliers_of(hits, &best, tolerance), &best, None);
             if anchors_of(&inliers) >= min {
-                strongest = Some((best, inliers, pitch));
+                strongest = Some((best, inliers, pitch, confidence));
             }
         }
-        let Some((best, inliers, pitch)) = strongest else {
+        let Some((best, inliers, pitch, confidence)) = strongest else {
             return self.unchanged_line(hits, centre, search);
         };
         let line = line::refit(&inliers, centre, best, max_change, search.min_span);
         Some(Segment {
             inliers,
             line,
-            confidence: search.chance.confidence(best.count, window_hits),
+            confidence,
             pitch,
         })
     }
