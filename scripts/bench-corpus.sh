@@ -138,6 +138,19 @@ fetch() { # package: extracted under $out/pkg-PACKAGE
   dpkg-deb -x "$debs"/"$1"_*.deb "$out/pkg-$1.tmp"
   mv "$out/pkg-$1.tmp" "$out/pkg-$1"
 }
+# Copies package directories, each NAME=PATH under $out, to $out/catalogue-src/NAME/ (once):
+# one directory to index, so that tracks of two packages with the same file name keep apart
+# and track ids read NAME/file.
+gather_catalogue() {
+  cat_src="$out/catalogue-src"
+  [ -d "$cat_src" ] && return
+  rm -rf "$cat_src.tmp" && mkdir -p "$cat_src.tmp"
+  local pair
+  for pair in "$@"; do
+    cp -r "$out/${pair#*=}" "$cat_src.tmp/${pair%%=*}"
+  done
+  mv "$cat_src.tmp" "$cat_src"
+}
 corpus=${CORPUS:-main}
 # Per corpus: the packages; what `earmark index` gets; the catalogue's query groups (label and
 # the directory whose files are its tracks, and their name pattern unless *.ogg); the id base of
@@ -178,14 +191,9 @@ bridge over the river, which has been delayed for another year. Traffic on the n
 remains heavy, and drivers are advised to allow extra time. In sport, the home team won \
 their third match in a row. Now the weather: cloudy with some rain later in the evening."
 elif [ "$corpus" = third ]; then
-  cat_src="$out/catalogue-src"
-  [ -d "$cat_src" ] || {
-    rm -rf "$cat_src.tmp" && mkdir -p "$cat_src.tmp"
-    cp -r "$out/pkg-warzone2100-music/usr/share/games/warzone2100/music/albums" "$cat_src.tmp/warzone2100"
-    cp -r "$out/pkg-hedgewars-data/usr/share/games/hedgewars/Data/Music" "$cat_src.tmp/hedgewars"
-    cp -r "$out/pkg-supertux-data/usr/share/games/supertux2/music" "$cat_src.tmp/supertux"
-    mv "$cat_src.tmp" "$cat_src"
-  }
+  gather_catalogue warzone2100=pkg-warzone2100-music/usr/share/games/warzone2100/music/albums \
+    hedgewars=pkg-hedgewars-data/usr/share/games/hedgewars/Data/Music \
+    supertux=pkg-supertux-data/usr/share/games/supertux2/music
   index_args=("$cat_src")
   groups=("warzone2100 $cat_src/warzone2100 *.opus" "hedgewars $cat_src/hedgewars"
     "supertux $cat_src/supertux")
@@ -199,15 +207,9 @@ important to us, so please stay on the line. You can also find answers to common
 our website, where you can check your order, change your address or cancel a delivery. We \
 will be with you as soon as we can. Calls may be recorded for training purposes."
 else
-  # One directory, so that tracks of two packages with the same file name keep apart.
-  cat_src="$out/catalogue-src"
-  [ -d "$cat_src" ] || {
-    rm -rf "$cat_src.tmp" && mkdir -p "$cat_src.tmp"
-    cp -r "$out/pkg-colobot-common-sounds/usr/share/games/colobot/music" "$cat_src.tmp/colobot"
-    cp -r "$out/pkg-planetblupi-music-ogg/usr/share/planetblupi/music" "$cat_src.tmp/planetblupi"
-    cp -r "$out/pkg-pushover-data/usr/share/pushover/themes" "$cat_src.tmp/pushover"
-    mv "$cat_src.tmp" "$cat_src"
-  }
+  gather_catalogue colobot=pkg-colobot-common-sounds/usr/share/games/colobot/music \
+    planetblupi=pkg-planetblupi-music-ogg/usr/share/planetblupi/music \
+    pushover=pkg-pushover-data/usr/share/pushover/themes
   index_args=("$cat_src")
   groups=("colobot $cat_src/colobot" "planetblupi $cat_src/planetblupi" "pushover $cat_src/pushover")
   id_base=$cat_src
