@@ -83,6 +83,7 @@ fn synthetic_landmark(rng: &mut Rng, p: &FingerprintParams) -> Landmark {
         fourths: [(unit() * 2.0 - 1.0) * p.zone_semitones, 0.0, 0.0, 0.0],
         fourth_count: 1,
         dense: false,
+        fine: false,
     }
 }
 

@@ -297,6 +297,12 @@ impl FingerprintParams {
     }
 }
 
+/// The neighbourhood, (frames, bins) either side, of which a fine peak
+/// ([`QueryParams::fine_peaks_per_second`]) is the maximum: ±32 ms and ±23 Hz, against the
+/// ±96 ms and ±78 Hz of every other peak. Voiced speech puts a harmonic every 100–200 Hz, so
+/// the wide neighbourhood of a music peak under it usually holds a louder one.
+pub const FINE_PEAK_RADIUS: (u32, u32) = (2, 3);
+
 /// Query-time settings: how densely a query is fingerprinted, how widely each hash is probed,
 /// and when a candidate counts as a match. They do not change the index.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -315,6 +321,16 @@ pub struct QueryParams {
     /// Zone peaks paired per anchor in the dense layer (every pair not already a core
     /// triplet).
     pub dense_fanout: u32,
+    /// Peaks per second that the peak check also reads, picked in a smaller neighbourhood
+    /// ([`FINE_PEAK_RADIUS`]; 0: none; the default depends on `key_sample`,
+    /// [`Self::default_fine_peaks`]). Under speech a track's peak is often no longer the
+    /// maximum of the wide neighbourhood that hashes use, because a louder harmonic lies within
+    /// it, but still a maximum of its own few bins; the check weighs such a peak, heard where
+    /// no ordinary one is, as weaker evidence (ARCHITECTURE.md, "Fine peaks").
+    pub fine_peaks_per_second: f32,
+    /// Zone peaks, fine ones included, that each anchor pairs into the dense layer's triplets
+    /// holding a fine peak (below 2, or without a dense layer: fine peaks form no triplets).
+    pub fine_fanout: u32,
     /// Largest pitch shift searched for, semitones (a speed change of s shifts pitch by 12·log2 s).
     pub max_pitch_semitones: f32,
     /// Largest tempo or speed change searched for, as a fraction (0.1 = ±10 %).
@@ -415,6 +431,8 @@ impl Default for QueryParams {
             fanout: 5,
             dense_peaks_per_second: 30.0,
             dense_fanout: 4,
+            fine_peaks_per_second: Self::default_fine_peaks(1),
+            fine_fanout: 6,
             max_pitch_semitones: 2.5,
             max_tempo_change: 0.1,
             probe_margin: 0.1,
@@ -447,6 +465,15 @@ impl QueryParams {
     /// that lines of 3 find, at 70–95 % of the CPU time (ARCHITECTURE.md, "Sampled keys").
     pub fn default_candidate_score(key_sample: u32) -> u32 {
         if key_sample > 1 { 4 } else { 3 }
+    }
+
+    /// Fine peaks per second for a scan at `key_sample`: 45 when every key is read, none once
+    /// keys are sampled. They find 10 s clips under a voice; sampled keys are for whole songs,
+    /// whose long lines need no such help, and there the fine peaks' picking and triplets, made
+    /// before sampling, cost whole songs at K = 8 among 10^8 postings 41–42 % more CPU for the
+    /// same answers (ARCHITECTURE.md, "Fine peaks").
+    pub fn default_fine_peaks(key_sample: u32) -> f32 {
+        if key_sample > 1 { 0.0 } else { 45.0 }
     }
 
     /// The most postings a hash may hold in an index of `postings` and still be looked up.

@@ -196,6 +196,16 @@ pub struct MatchArgs {
     /// Zone peaks paired per anchor in the dense layer (below 2: no dense layer).
     #[arg(long, default_value_t = QueryParams::default().dense_fanout)]
     pub dense_fanout: u32,
+    /// Peaks per second, each the maximum of a small neighbourhood, that form triplets of their
+    /// own and that the peak check also reads: music under a voice keeps such peaks where the
+    /// ordinary ones are lost (0: none, for a faster scan) [default: 45, or 0 with --key-sample
+    /// above 1]
+    #[arg(long)]
+    pub fine_peaks: Option<f32>,
+    /// Zone peaks, fine ones included, paired per anchor into triplets that hold a fine peak,
+    /// looked up like the dense layer's (below 2: fine peaks only serve the peak check).
+    #[arg(long, default_value_t = QueryParams::default().fine_fanout)]
+    pub fine_fanout: u32,
     /// A feature this close to a hash cell's edge (fraction of a cell) is also looked up in the
     /// neighbouring cell; 0 looks up one cell per feature.
     #[arg(long, default_value_t = QueryParams::default().probe_margin)]
@@ -248,6 +258,11 @@ impl MatchArgs {
             fanout: self.query_fanout.max(1),
             dense_peaks_per_second: self.dense_peaks.max(0.0),
             dense_fanout: self.dense_fanout.min(16),
+            fine_peaks_per_second: self
+                .fine_peaks
+                .unwrap_or(QueryParams::default_fine_peaks(self.key_sample))
+                .max(0.0),
+            fine_fanout: self.fine_fanout.min(16),
             probe_margin: self.probe_margin.clamp(0.0, 0.5),
             ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
             fourth_peak_above: self.fourth_peak_above,
@@ -313,5 +328,10 @@ mod tests {
         let asked = ["--key-sample", "8", "--candidate-score", "3"];
         assert_eq!(matching(&asked).candidate_score, 3);
         assert_eq!(matching(&["--candidate-score", "5"]).candidate_score, 5);
+        // And turn fine peaks off, unless asked for.
+        assert_eq!(q.fine_peaks_per_second, 0.0);
+        let asked = ["--key-sample", "8", "--fine-peaks", "30"];
+        assert_eq!(matching(&asked).fine_peaks_per_second, 30.0);
+        assert_eq!(matching(&["--fine-peaks", "0"]).fine_peaks_per_second, 0.0);
     }
 }

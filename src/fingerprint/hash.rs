@@ -353,6 +353,7 @@ mod tests {
             fourths: [7.1, 0.0, 0.0, 0.0],
             fourth_count: 1,
             dense: false,
+            fine: false,
         }
     }
 
@@ -543,6 +544,7 @@ mod tests {
             fourths: [90.0, 0.0, 0.0, 0.0],
             fourth_count: 1,
             dense: false,
+            fine: false,
         };
         assert!(layout.hash(&wild).0 < 1 << layout.total_bits());
     }

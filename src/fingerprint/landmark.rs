@@ -14,6 +14,10 @@ use std::collections::VecDeque;
 use super::peaks::Peak;
 use crate::config::{FingerprintParams, FourthPeak};
 
+/// The rank of a fine peak ([`Landmarker::with_fine_peaks`]): below every ordinary peak, so
+/// never in the core layer.
+pub const FINE_RANK: u16 = u16::MAX;
+
 /// Most fourth-peak candidates a landmark carries.
 pub const MAX_FOURTH_CANDIDATES: u32 = 4;
 
@@ -40,6 +44,8 @@ pub struct Landmark {
     /// Formed only by a query's dense layer ([`Landmarker::with_dense_layer`]): a triplet with
     /// weaker peaks, looked up in its own cells only (ARCHITECTURE.md, "Dense layer").
     pub dense: bool,
+    /// Holds a fine peak ([`Landmarker::with_fine_peaks`]); such a triplet is also `dense`.
+    pub fine: bool,
 }
 
 impl Landmark {
@@ -66,8 +72,24 @@ pub struct Landmarker {
     core_rank: u16,
     /// Zone peaks of the dense layer paired per anchor (0: no dense layer).
     dense_fanout: usize,
+    /// Zone peaks, fine ones included, paired per anchor into the dense layer's triplets that
+    /// hold a fine peak (0: fine peaks form none).
+    fine_fanout: usize,
     chosen: Vec<usize>,
     dense_chosen: Vec<usize>,
+    fine_chosen: Vec<usize>,
+    /// The fourth-peak candidates of the current anchor's triplets, by C's window position and
+    /// layer: every B before one C shares them.
+    fourths_of: Vec<Fourths>,
+}
+
+/// [`Landmark::fourths`] of a triplet whose C is window position `c`, in a dense triplet or not.
+#[derive(Debug, Clone, Copy)]
+struct Fourths {
+    c: usize,
+    dense: bool,
+    fourths: [f32; MAX_FOURTH_CANDIDATES as usize],
+    count: u8,
 }
 
 impl Landmarker {
@@ -85,8 +107,11 @@ impl Landmarker {
             window: VecDeque::new(),
             core_rank: u16::MAX,
             dense_fanout: 0,
+            fine_fanout: 0,
             chosen: Vec::with_capacity(16),
             dense_chosen: Vec::with_capacity(16),
+            fine_chosen: Vec::with_capacity(16),
+            fourths_of: Vec::with_capacity(32),
         }
     }
 
@@ -97,6 +122,15 @@ impl Landmarker {
     pub fn with_dense_layer(mut self, core_per_block: usize, fanout: u32) -> Self {
         self.core_rank = core_per_block.min(usize::from(u16::MAX)) as u16;
         self.dense_fanout = fanout as usize;
+        self
+    }
+
+    /// Lets fine peaks (rank [`FINE_RANK`], fed among the others in time order) into the dense
+    /// layer: every anchor pairs the first `fanout` peaks of its zone, fine ones included, into
+    /// triplets that hold a fine peak. The core and dense layers' triplets stay exactly those of
+    /// a landmarker fed no fine peaks.
+    pub fn with_fine_peaks(mut self, fanout: u32) -> Self {
+        self.fine_fanout = fanout as usize;
         self
     }
 
@@ -132,45 +166,75 @@ impl Landmarker {
     fn emit_front(&mut self, out: &mut Vec<Landmark>) {
         let (a, sa) = self.window.pop_front().expect("caller checked");
         let a_core = a.rank < self.core_rank;
+        let a_fine = a.rank == FINE_RANK;
         let mut core = std::mem::take(&mut self.chosen);
         let mut dense = std::mem::take(&mut self.dense_chosen);
+        let mut fine = std::mem::take(&mut self.fine_chosen);
+        let mut seen = std::mem::take(&mut self.fourths_of);
+        seen.clear();
         core.clear();
         dense.clear();
+        fine.clear();
         for (i, (p, s)) in self.window.iter().enumerate() {
             let core_full = !a_core || core.len() == self.fanout;
-            let dense_full = dense.len() == self.dense_fanout;
-            if (core_full && dense_full) || p.frame > a.frame + self.zone_frames {
+            let dense_full = a_fine || dense.len() == self.dense_fanout;
+            let fine_full = fine.len() == self.fine_fanout;
+            if (core_full && dense_full && fine_full) || p.frame > a.frame + self.zone_frames {
                 break;
             }
             if self.in_zone(&a, sa, p, *s) {
                 if !core_full && p.rank < self.core_rank {
                     core.push(i);
                 }
-                if !dense_full {
+                if !dense_full && p.rank != FINE_RANK {
                     dense.push(i);
+                }
+                if !fine_full {
+                    fine.push(i);
                 }
             }
         }
         for (k, &i) in core.iter().enumerate() {
             for &j in &core[k + 1..] {
-                self.emit(&a, sa, i, j, false, out);
+                self.emit(&a, sa, (i, j), (false, false), &mut seen, out);
             }
         }
         // The dense layer's pairs that the core layer did not form already.
         for (k, &i) in dense.iter().enumerate() {
             for &j in &dense[k + 1..] {
                 if !(core.contains(&i) && core.contains(&j)) {
-                    self.emit(&a, sa, i, j, true, out);
+                    self.emit(&a, sa, (i, j), (true, false), &mut seen, out);
+                }
+            }
+        }
+        // Pairs of the first zone peaks, fine ones included, that hold a fine peak: no other
+        // layer formed them.
+        for (k, &i) in fine.iter().enumerate() {
+            for &j in &fine[k + 1..] {
+                let holds_fine = |at: usize| self.window[at].0.rank == FINE_RANK;
+                if a_fine || holds_fine(i) || holds_fine(j) {
+                    self.emit(&a, sa, (i, j), (true, true), &mut seen, out);
                 }
             }
         }
         self.chosen = core;
         self.dense_chosen = dense;
+        self.fine_chosen = fine;
+        self.fourths_of = seen;
     }
 
     /// The triplet of anchor `a` with the window's peaks `i` (B) and `j` (C), if C is later
     /// than B.
-    fn emit(&self, a: &Peak, sa: f32, i: usize, j: usize, dense: bool, out: &mut Vec<Landmark>) {
+    /// `seen` holds the fourth-peak candidates worked out for this anchor so far.
+    fn emit(
+        &self,
+        a: &Peak,
+        sa: f32,
+        (i, j): (usize, usize),
+        (dense, fine): (bool, bool),
+        seen: &mut Vec<Fourths>,
+        out: &mut Vec<Landmark>,
+    ) {
         let (b, sb) = self.window[i];
         let (c, sc) = self.window[j];
         if c.frame <= b.frame {
@@ -187,8 +251,20 @@ impl Landmarker {
             fourths: [0.0; MAX_FOURTH_CANDIDATES as usize],
             fourth_count: 0,
             dense,
+            fine,
         };
-        self.rank_fourths(a, sa, c.frame, j, &mut m);
+        if let Some(f) = seen.iter().find(|f| f.c == j && f.dense == dense) {
+            m.fourths = f.fourths;
+            m.fourth_count = f.count;
+        } else {
+            self.rank_fourths(a, sa, c.frame, j, &mut m);
+            seen.push(Fourths {
+                c: j,
+                dense,
+                fourths: m.fourths,
+                count: m.fourth_count,
+            });
+        }
         out.push(m);
     }
 
@@ -205,9 +281,11 @@ impl Landmarker {
                 break;
             }
             // Strictly later than C: peaks of one frame may come in either order. A core
-            // triplet ranks core peaks only, so it is the triplet the core layer alone forms.
+            // triplet ranks core peaks only, so it is the triplet the core layer alone forms;
+            // no triplet ranks fine peaks, too weak to be the index's strongest.
             if d.frame <= c_frame
                 || (!m.dense && d.rank >= self.core_rank)
+                || d.rank == FINE_RANK
                 || !self.in_zone(a, sa, d, *sd)
             {
                 continue;

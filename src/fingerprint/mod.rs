@@ -14,8 +14,8 @@ pub use hash::{Detail, Hash, HashLayout, Keyed, ProbeBlocks};
 pub use landmark::Landmark;
 pub use peaks::Peak;
 
-use crate::config::{FingerprintParams, QueryParams};
-use landmark::Landmarker;
+use crate::config::{FINE_PEAK_RADIUS, FingerprintParams, QueryParams};
+use landmark::{FINE_RANK, Landmarker};
 use peaks::PeakPicker;
 use spectrum::Spectrogram;
 
@@ -31,6 +31,12 @@ pub struct Density {
     pub dense_fanout: u32,
     /// Fourth-peak candidates per triplet (see [`Landmark::fourths`]).
     pub fourths: u32,
+    /// Fine peaks per second ([`QueryParams::fine_peaks_per_second`]; 0: none), kept for the
+    /// peak check...
+    pub fine_peaks_per_second: f32,
+    /// ...and zone peaks paired per anchor into the dense layer's triplets that hold one
+    /// ([`QueryParams::fine_fanout`]; below 2: none).
+    pub fine_fanout: u32,
 }
 
 impl Density {
@@ -42,6 +48,8 @@ impl Density {
             dense_peaks_per_second: 0.0,
             dense_fanout: 0,
             fourths: u32::from(params.fourth_peak.is_on()),
+            fine_peaks_per_second: 0.0,
+            fine_fanout: 0,
         }
     }
 
@@ -53,6 +61,8 @@ impl Density {
             dense_peaks_per_second: q.dense_peaks_per_second,
             dense_fanout: q.dense_fanout,
             fourths: q.fourth_peak_candidates,
+            fine_peaks_per_second: q.fine_peaks_per_second,
+            fine_fanout: q.fine_fanout,
         }
     }
 
@@ -66,11 +76,25 @@ pub struct Fingerprinter {
     spectrogram: Spectrogram,
     picker: PeakPicker,
     landmarker: Landmarker,
+    /// Picked and not yet passed on: the ordinary peaks, and where there are fine peaks, both
+    /// kinds wait until both pickers have released the frames they lie in.
     peaks: Vec<Peak>,
     landmarks: Vec<Landmark>,
     /// Whether every picked peak is kept ([`Self::keeping_peaks`]), and those kept.
     keep_peaks: bool,
     kept: Vec<Peak>,
+    /// The fine peaks kept that are not ordinary ones (rank [`FINE_RANK`]).
+    kept_fine: Vec<Peak>,
+    fine: Option<FinePeaks>,
+}
+
+/// The fine peaks ([`Density::fine_peaks_per_second`]): their picker, those picked and not yet
+/// passed on, whether they join the dense layer, and a buffer for merging.
+struct FinePeaks {
+    picker: PeakPicker,
+    pending: Vec<Peak>,
+    layer: bool,
+    merged: Vec<Peak>,
 }
 
 impl Fingerprinter {
@@ -80,11 +104,31 @@ impl Fingerprinter {
         if density.has_dense_layer() {
             // One picker at the dense layer's density: the core layer is its top-ranked peaks.
             picked = density.dense_peaks_per_second;
-            landmarker = landmarker.with_dense_layer(
-                peaks::peaks_per_block(params, density.peaks_per_second),
-                density.dense_fanout,
-            );
+            landmarker = landmarker
+                .with_dense_layer(
+                    peaks::peaks_per_block(params, density.peaks_per_second),
+                    density.dense_fanout,
+                )
+                .with_fine_peaks(if density.fine_peaks_per_second > 0.0 {
+                    density.fine_fanout
+                } else {
+                    0
+                });
         }
+        let fine = (density.fine_peaks_per_second > 0.0).then(|| {
+            let (frames, bins) = FINE_PEAK_RADIUS;
+            let fine = FingerprintParams {
+                peak_radius_frames: frames,
+                peak_radius_bins: bins,
+                ..*params
+            };
+            FinePeaks {
+                picker: PeakPicker::new(&fine, density.fine_peaks_per_second),
+                pending: Vec::new(),
+                layer: density.has_dense_layer() && density.fine_fanout >= 2,
+                merged: Vec::new(),
+            }
+        });
         Fingerprinter {
             spectrogram: Spectrogram::new(params),
             picker: PeakPicker::new(params, picked),
@@ -93,11 +137,14 @@ impl Fingerprinter {
             landmarks: Vec::new(),
             keep_peaks: false,
             kept: Vec::new(),
+            kept_fine: Vec::new(),
+            fine,
         }
     }
 
-    /// Also keeps every peak picked, for [`Self::take_peaks`]: the index stores a catalogue
-    /// track's peaks and the matcher checks candidates against the query's.
+    /// Also keeps every peak picked, for [`Self::take_peaks`] and [`Self::take_fine_peaks`]:
+    /// the index stores a catalogue track's peaks and the matcher checks candidates against the
+    /// query's.
     pub fn keeping_peaks(mut self) -> Self {
         self.keep_peaks = true;
         self
@@ -109,24 +156,86 @@ impl Fingerprinter {
         self.kept.drain(..)
     }
 
+    /// The fine peaks kept so far that are not also ordinary ones (ranked [`FINE_RANK`]),
+    /// removed as by [`Self::take_peaks`].
+    pub fn take_fine_peaks(&mut self) -> std::vec::Drain<'_, Peak> {
+        self.kept_fine.drain(..)
+    }
+
     /// Feeds mono samples at the analysis rate.
     pub fn push(&mut self, samples: &[f32]) {
         let Fingerprinter {
             spectrogram,
             picker,
             peaks,
+            fine,
             ..
         } = self;
-        spectrogram.push(samples, &mut |frame| picker.push_frame(frame, peaks));
-        self.forward_peaks();
+        spectrogram.push(samples, &mut |frame| {
+            picker.push_frame(frame, peaks);
+            if let Some(fine) = fine {
+                fine.picker.push_frame(frame, &mut fine.pending);
+            }
+        });
+        self.forward_peaks(false);
     }
 
-    fn forward_peaks(&mut self) {
-        if self.keep_peaks {
-            self.kept.extend_from_slice(&self.peaks);
+    /// Passes on the peaks that are final: all of them at the end, else those in frames that
+    /// both pickers have released.
+    fn forward_peaks(&mut self, end: bool) {
+        let Some(fine) = &mut self.fine else {
+            if self.keep_peaks {
+                self.kept.extend_from_slice(&self.peaks);
+            }
+            for peak in self.peaks.drain(..) {
+                self.landmarker.push(peak, &mut self.landmarks);
+            }
+            return;
+        };
+        let before = if end {
+            u32::MAX
+        } else {
+            let released = self
+                .picker
+                .released_before()
+                .min(fine.picker.released_before());
+            u32::try_from(released).unwrap_or(u32::MAX)
+        };
+        // Both pickers release whole blocks sorted by (frame, bin): merged in that order, a
+        // fine peak in an ordinary peak's cell is that peak, seen twice.
+        let ordinary = self.peaks.partition_point(|p| p.frame < before);
+        let finer = fine.pending.partition_point(|p| p.frame < before);
+        let cell = |p: &Peak| (p.frame, p.bin);
+        let mut others = fine.pending.drain(..finer).peekable();
+        fine.merged.clear();
+        for peak in self.peaks.drain(..ordinary) {
+            while let Some(f) = others.next_if(|f| cell(f) <= cell(&peak)) {
+                if cell(&f) != cell(&peak) {
+                    fine.merged.push(Peak {
+                        rank: FINE_RANK,
+                        ..f
+                    });
+                }
+            }
+            fine.merged.push(peak);
         }
-        for peak in self.peaks.drain(..) {
-            self.landmarker.push(peak, &mut self.landmarks);
+        fine.merged.extend(others.map(|f| Peak {
+            rank: FINE_RANK,
+            ..f
+        }));
+        for &peak in &fine.merged {
+            let is_fine = peak.rank == FINE_RANK;
+            if self.keep_peaks {
+                if is_fine {
+                    &mut self.kept_fine
+                } else {
+                    &mut self.kept
+                }
+                .push(peak);
+            }
+            if !is_fine || fine.layer {
+                self.landmarker.push(peak, &mut self.landmarks);
+            }
         }
     }
 
@@ -143,13 +252,42 @@ impl Fingerprinter {
 
     /// Ends the stream; returns the remaining landmarks, the remaining kept peaks and the
     /// number of frames analysed.
-    pub fn finish_with_peaks(mut self) -> (Vec<Landmark>, Vec<Peak>, u64) {
-        self.picker.finish(&mut self.peaks);
-        self.forward_peaks();
-        self.landmarker.finish(&mut self.landmarks);
-        let peaks = std::mem::take(&mut self.kept);
-        (self.landmarks, peaks, self.spectrogram.frames())
+    pub fn finish_with_peaks(self) -> (Vec<Landmark>, Vec<Peak>, u64) {
+        let Finished {
+            landmarks,
+            peaks,
+            frames,
+            ..
+        } = self.finish_all();
+        (landmarks, peaks, frames)
     }
+
+    /// Ends the stream; returns everything that remains.
+    pub fn finish_all(mut self) -> Finished {
+        self.picker.finish(&mut self.peaks);
+        if let Some(fine) = &mut self.fine {
+            fine.picker.finish(&mut fine.pending);
+        }
+        self.forward_peaks(true);
+        self.landmarker.finish(&mut self.landmarks);
+        Finished {
+            landmarks: self.landmarks,
+            peaks: std::mem::take(&mut self.kept),
+            fine_peaks: self.kept_fine,
+            frames: self.spectrogram.frames(),
+        }
+    }
+}
+
+/// What remains when a [`Fingerprinter`]'s stream ends.
+pub struct Finished {
+    pub landmarks: Vec<Landmark>,
+    /// The kept peaks not yet taken...
+    pub peaks: Vec<Peak>,
+    /// ...and the fine ones that are not also ordinary ones.
+    pub fine_peaks: Vec<Peak>,
+    /// Frames analysed.
+    pub frames: u64,
 }
 
 /// Fingerprints a whole buffer at once.
@@ -185,10 +323,7 @@ mod tests {
     #[test]
     fn a_dense_layer_adds_triplets_and_keeps_the_core_ones() {
         let params = FingerprintParams::default();
-        let bytes = std::fs::read("testdata/dump/clip-quiet-speech.m4a").unwrap();
-        let limits = crate::config::Limits::default();
-        let (samples, _) =
-            crate::audio::decode_to_vec(&bytes, Some("m4a"), params.sample_rate, &limits).unwrap();
+        let samples = crate::test_support::decode("testdata/dump/clip-quiet-speech.m4a");
         let layered = Density::query(&QueryParams::default());
         assert!(layered.has_dense_layer());
         let core_only = Density {
@@ -214,5 +349,56 @@ mod tests {
         };
         let core_keys: std::collections::HashSet<_> = core.iter().map(key).collect();
         assert!(dense.iter().all(|m| !core_keys.contains(&key(m))));
+    }
+
+    /// On the same clip: fine peaks leave the ordinary peaks, and the core and dense layers'
+    /// triplets, exactly as they were; the fine peaks kept are none of the ordinary ones, and
+    /// their triplets are dense ones that no other layer formed.
+    #[test]
+    fn fine_peaks_add_triplets_and_keep_the_other_layers() {
+        let params = FingerprintParams::default();
+        let samples = crate::test_support::decode("testdata/dump/clip-quiet-speech.m4a");
+        let with = Density::query(&QueryParams::default());
+        assert!(with.fine_peaks_per_second > 0.0 && with.fine_fanout >= 2);
+        let without = Density {
+            fine_peaks_per_second: 0.0,
+            ..with
+        };
+        let run = |density: Density| {
+            // Fed in uneven pieces, as decoded packets come.
+            let mut f = Fingerprinter::new(&params, density).keeping_peaks();
+            let (mut landmarks, mut peaks, mut fine) = (Vec::new(), Vec::new(), Vec::new());
+            for piece in samples.chunks(1153) {
+                f.push(piece);
+                landmarks.extend(f.take());
+                peaks.extend(f.take_peaks());
+                fine.extend(f.take_fine_peaks());
+            }
+            let rest = f.finish_all();
+            landmarks.extend(rest.landmarks);
+            peaks.extend(rest.peaks);
+            fine.extend(rest.fine_peaks);
+            (landmarks, peaks, fine)
+        };
+        let (all, peaks, fine) = run(with);
+        let (plain, plain_peaks, none) = run(without);
+        assert!(none.is_empty());
+        assert_eq!(peaks, plain_peaks);
+        let ordinary: std::collections::HashSet<_> =
+            peaks.iter().map(|p| (p.frame, p.bin)).collect();
+        assert!(fine.len() > peaks.len() / 3, "{} fine", fine.len());
+        assert!(fine.iter().all(|p| !ordinary.contains(&(p.frame, p.bin))));
+        let (added, kept): (Vec<Landmark>, Vec<Landmark>) = all.into_iter().partition(|m| m.fine);
+        assert_eq!(kept, plain);
+        assert!(added.len() > plain.len() / 2, "{} added", added.len());
+        assert!(added.iter().all(|m| m.dense));
+        let key = |m: &Landmark| {
+            (
+                m.frame,
+                [m.anchor, m.interval_b, m.interval_c, m.ratio].map(f32::to_bits),
+            )
+        };
+        let plain_keys: std::collections::HashSet<_> = plain.iter().map(key).collect();
+        assert!(added.iter().all(|m| !plain_keys.contains(&key(m))));
     }
 }

@@ -103,10 +103,59 @@ fn vertex(left: Option<f32>, centre: f32, right: Option<f32>) -> f32 {
     (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
 }
 
+/// A peak found before its density block is done, with its neighbours' power: only the peaks
+/// a block keeps are interpolated, and most candidates are dropped (the logarithms of every
+/// candidate's interpolation were half a fine picker's time).
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    peak: Peak,
+    before: Option<f32>,
+    after: Option<f32>,
+    below: f32,
+    above: f32,
+}
+
+/// What [`select_strongest`] ranks: a peak, final or still to be interpolated.
+trait Ranked: Copy {
+    fn peak(&self) -> &Peak;
+    fn peak_mut(&mut self) -> &mut Peak;
+    fn finish(self) -> Peak;
+}
+
+impl Ranked for Peak {
+    fn peak(&self) -> &Peak {
+        self
+    }
+    fn peak_mut(&mut self) -> &mut Peak {
+        self
+    }
+    fn finish(self) -> Peak {
+        self
+    }
+}
+
+impl Ranked for Candidate {
+    fn peak(&self) -> &Peak {
+        &self.peak
+    }
+    fn peak_mut(&mut self) -> &mut Peak {
+        &mut self.peak
+    }
+    fn finish(self) -> Peak {
+        let p = self.peak;
+        Peak {
+            time: p.frame as f32 + vertex(self.before, p.power, self.after),
+            freq: f32::from(p.bin) + vertex(Some(self.below), p.power, Some(self.above)),
+            ..p
+        }
+    }
+}
+
 /// Keeps the `per_block` strongest candidates, ranks them, and appends them to `out` in time
 /// order.
-fn select_strongest(candidates: &mut Vec<Peak>, per_block: usize, out: &mut Vec<Peak>) {
-    let by_strength = |a: &Peak, b: &Peak| {
+fn select_strongest<T: Ranked>(candidates: &mut Vec<T>, per_block: usize, out: &mut Vec<Peak>) {
+    let by_strength = |a: &T, b: &T| {
+        let (a, b) = (a.peak(), b.peak());
         b.power
             .total_cmp(&a.power)
             .then(a.frame.cmp(&b.frame))
@@ -117,11 +166,11 @@ fn select_strongest(candidates: &mut Vec<Peak>, per_block: usize, out: &mut Vec<
         candidates.truncate(per_block);
     }
     candidates.sort_unstable_by(by_strength);
-    for (rank, peak) in candidates.iter_mut().enumerate() {
-        peak.rank = rank as u16;
+    for (rank, c) in candidates.iter_mut().enumerate() {
+        c.peak_mut().rank = rank as u16;
     }
-    candidates.sort_unstable_by(|a, b| a.frame.cmp(&b.frame).then(a.bin.cmp(&b.bin)));
-    out.append(candidates);
+    candidates.sort_unstable_by_key(|c| (c.peak().frame, c.peak().bin));
+    out.extend(candidates.drain(..).map(Ranked::finish));
 }
 
 /// Streaming peak picker. Feed frames with [`push_frame`](Self::push_frame); peaks come out in
@@ -133,7 +182,7 @@ pub struct PeakPicker {
     fmax: Vec<Vec<f32>>,
     frames_in: u64,
     block_index: u64,
-    candidates: Vec<Peak>,
+    candidates: Vec<Candidate>,
     scratch: MaxScratch,
     /// Bins of the centre frame that passed the frequency test.
     local: Vec<usize>,
@@ -159,6 +208,11 @@ impl PeakPicker {
             before: Vec::new(),
             after: Vec::new(),
         }
+    }
+
+    /// Every peak in a frame before this one has been released (its density block is done).
+    pub fn released_before(&self) -> u64 {
+        self.block_index * u64::from(self.shape.block)
     }
 
     fn slot(&self, frame: u64) -> usize {
@@ -243,13 +297,19 @@ impl PeakPicker {
                 let before = self.before.last().map(|&j| self.power[j][i + 1]);
                 let after = self.after.first().map(|&j| self.power[j][i + 1]);
                 let full = &self.power[c];
-                self.candidates.push(Peak {
-                    frame: centre as u32,
-                    bin: (lo + i) as u16,
-                    time: centre as f32 + vertex(before, v, after),
-                    freq: (lo + i) as f32 + vertex(Some(full[i]), v, Some(full[i + 2])),
-                    power: v,
-                    rank: 0,
+                self.candidates.push(Candidate {
+                    peak: Peak {
+                        frame: centre as u32,
+                        bin: (lo + i) as u16,
+                        time: 0.0,
+                        freq: 0.0,
+                        power: v,
+                        rank: 0,
+                    },
+                    before,
+                    after,
+                    below: full[i],
+                    above: full[i + 2],
                 });
             }
         }
@@ -397,6 +457,26 @@ mod tests {
             let p = small_params();
             let frames = spectrogram_of(&cells);
             prop_assert_eq!(stream(&frames, &p, pps), reference_peaks(&frames, &p, pps));
+        }
+
+        #[test]
+        fn no_peak_comes_out_after_its_frame_is_released(
+            cells in proptest::collection::vec(0u8..40, 33..33 * 40),
+            pps in 5.0f32..400.0,
+        ) {
+            let p = small_params();
+            let frames = spectrogram_of(&cells);
+            let mut picker = PeakPicker::new(&p, pps);
+            let mut out = Vec::new();
+            let mut released = 0;
+            for f in &frames {
+                let before = out.len();
+                picker.push_frame(f, &mut out);
+                prop_assert!(out[before..].iter().all(|pk| u64::from(pk.frame) >= released));
+                prop_assert!(picker.released_before() >= released);
+                released = picker.released_before();
+                prop_assert!(out.iter().all(|pk| u64::from(pk.frame) < released));
+            }
         }
 
         #[test]

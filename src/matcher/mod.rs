@@ -62,8 +62,9 @@ pub use verify::PeakCheck;
 /// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a window's
 /// lines are searched at every pitch shift holding the hits a line needs, not only the commonest;
 /// 7: an unchanged copy's line is searched on its own odds, from two hashes where the peak check
-/// decides; 8: a window's strongest line is taken first, whatever its pitch shift.
-pub const REVISION: u32 = 8;
+/// decides; 8: a window's strongest line is taken first, whatever its pitch shift; 9: fine
+/// peaks form triplets and join the peak check.
+pub const REVISION: u32 = 9;
 
 /// Evidence beyond `--min-peak-evidence` that a checked line of fewer hashes than
 /// `--candidate-score` needs (an unchanged copy's line of 2, [`Matcher::unchanged_line`]). Chance
@@ -412,6 +413,20 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         }
     }
 
+    /// Adds the item's fine peaks ([`QueryParams::fine_peaks_per_second`]) that are not also
+    /// ordinary ones (as `Fingerprinter::take_fine_peaks` gives them), which the peak check
+    /// reads where the peaks of [`Self::add_peaks`] hold none of a track's.
+    pub fn add_fine_peaks(&mut self, peaks: impl IntoIterator<Item = Peak>) {
+        if peak_check_on(self.index, &self.query) {
+            let params = self.index.params();
+            self.query_peaks.extend(
+                peaks
+                    .into_iter()
+                    .map(|p| verify::QueryPeak::fine(&p, params)),
+            );
+        }
+    }
+
     /// Looks up the pending probes in hash order (one landmark's, or a batch of
     /// [`QueryParams::probe_batch`]), so that a batch reads the index front to back, and keeps
     /// the hits that some allowed pitch shift and time scale could explain.
@@ -462,7 +477,7 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
             // Dense landmarks read fuller triplets whole (in a sorted batch, a triplet may have
             // probes of both layers: the core ones are read at their fourth peaks below).
             let dense_whole = whole.remaining() <= self.dense_narrow_above;
-            let read_whole = |m: &Landmark| dense_whole && m.dense;
+            let read_whole = |m: &Landmark| dense_whole && m.dense && !m.fine;
             if same
                 .iter()
                 .any(|p| read_whole(&self.landmarks[p.landmark as usize]))
@@ -1681,10 +1696,11 @@ mod peak_check_tests {
         let params = *index.params();
         let mut f = Fingerprinter::new(&params, Density::query(&query)).keeping_peaks();
         f.push(samples);
-        let (landmarks, peaks, _) = f.finish_with_peaks();
+        let rest = f.finish_all();
         let mut m = Matcher::new(index, query);
-        m.add(landmarks);
-        m.add_peaks(peaks);
+        m.add(rest.landmarks);
+        m.add_peaks(rest.peaks);
+        m.add_fine_peaks(rest.fine_peaks);
         m.finish()
     }
 
@@ -1760,15 +1776,21 @@ mod peak_check_tests {
         let excerpt = &track[12 * 8000..22 * 8000];
         let song = decode("testdata/dump/not-in-catalogue.mp3");
         let noise = crate::test_support::noise(excerpt.len(), 1);
+        // Without triplets of fine peaks, which find more of the noisy copy's hashes: this test
+        // holds the check to what hashes alone cannot do.
+        let query = QueryParams {
+            fine_fanout: 0,
+            ..QueryParams::default()
+        };
         let unchecked = QueryParams {
             min_peak_evidence: 0.0,
-            ..QueryParams::default()
+            ..query
         };
         for (what, item) in [
             ("noise at +8 dB", mix(excerpt, &noise, 8.0)),
             ("a song at +5 dB", mix(excerpt, &song, 5.0)),
         ] {
-            let found = matches(&index, &item, QueryParams::default());
+            let found = matches(&index, &item, query);
             assert_eq!(found.len(), 1, "{what}: {found:?}");
             let m = &found[0];
             let c = m.peak_check.expect("checked against the track's peaks");
@@ -1790,6 +1812,43 @@ mod peak_check_tests {
         }
     }
 
+    /// Real music under a voice 6 dB louder (a synthetic one, `test_support::voice`): its
+    /// peaks are still the maxima of a few bins, but rarely of the wider neighbourhood that
+    /// ordinary peaks need, since a louder harmonic lies within it. Triplets holding fine peaks
+    /// find its line, and the check, reading fine peaks too, confirms it; without fine peaks it
+    /// is not found, and the voice alone is taken for nothing.
+    #[test]
+    fn music_under_a_louder_voice_is_found_by_its_fine_peaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = crate::test_support::catalogue(dir.path());
+        let siege = fixture_track(&index, "wesnoth/siege.ogg");
+        let track = decode("testdata/catalogue/wesnoth/siege.ogg");
+        let excerpt = &track[12 * 8000..22 * 8000];
+        let voice = crate::test_support::voice(excerpt.len(), 5);
+        let item = mix(excerpt, &voice, 6.0);
+        let found = matches(&index, &item, QueryParams::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let m = &found[0];
+        assert_eq!(m.track.0, siege);
+        assert!((m.track_start - m.item_start - 12.0).abs() < 0.5, "{m:?}");
+        assert_eq!((m.speed, m.pitch), (1.0, 0.0), "{m:?}");
+        for without in [
+            QueryParams {
+                fine_peaks_per_second: 0.0,
+                ..QueryParams::default()
+            },
+            QueryParams {
+                fine_fanout: 0,
+                ..QueryParams::default()
+            },
+        ] {
+            let found = matches(&index, &item, without);
+            assert!(found.is_empty(), "{without:?}: {found:?}");
+        }
+        let alone = matches(&index, &voice, QueryParams::default());
+        assert!(alone.is_empty(), "{alone:?}");
+    }
+
     /// Real music under another song 11 dB louder, or under white noise 12 dB louder: its
     /// true line keeps two hashes, which an unchanged copy's own line search takes to the peak
     /// check (a line of any other class needs three), and the item holds the track's peaks
@@ -1801,7 +1860,11 @@ mod peak_check_tests {
         let battle = fixture_track(&index, "wesnoth/battle.ogg");
         let track = decode("testdata/catalogue/wesnoth/battle.ogg");
         let song = decode("testdata/dump/not-in-catalogue.mp3");
-        let query = QueryParams::default();
+        // Without triplets of fine peaks, which keep more of these copies' hashes.
+        let query = QueryParams {
+            fine_fanout: 0,
+            ..QueryParams::default()
+        };
         for (what, start, masker, db) in [
             ("a song at +11 dB", 4, song, 11.0),
             (
@@ -1831,7 +1894,7 @@ mod peak_check_tests {
                 c.evidence() >= 2.0 * query.min_peak_evidence,
                 "{what}: {c:?}"
             );
-            let alone = matches(&index, &masker[..excerpt.len()], query);
+            let alone = matches(&index, &masker[..excerpt.len()], QueryParams::default());
             assert!(alone.is_empty(), "{what} alone: {alone:?}");
         }
     }
@@ -1902,6 +1965,7 @@ mod peak_check_tests {
             .map(|p| verify::QueryPeak {
                 time: p.frame() as f32 - at as f32,
                 pitch: p.pitch() as f32,
+                fine: false,
             })
             .collect();
         let semitone = |p: &verify::QueryPeak| (p.pitch / 16.0).round() as i32;

@@ -39,12 +39,20 @@ pub const MIN_CHECK_SECONDS: f64 = 10.0;
 /// the default evidence on 6 or more, and the two-hash lines of music under speech on 15.
 pub const MIN_HEARD_SEMITONES: usize = 8;
 
+/// The share of a copy's peaks, heard by a fine peak where no ordinary one hears them, that the
+/// fine peaks' weights are tuned for (as [`HEARD_SHARE`] for the ordinary ones). Lower than
+/// that share: a copy that keeps its ordinary peaks leaves few to the fine ones, whose terms
+/// then cost its evidence more the more each weighs; a copy under speech has lost the ordinary
+/// ones (ARCHITECTURE.md, "Fine peaks").
+pub const FINE_HEARD_SHARE: f64 = 0.12;
+
 /// One query peak: time in frames, pitch in sixteenths of a semitone above `min_freq_hz`
-/// (unquantised).
+/// (unquantised), and whether it is a fine peak (`QueryParams::fine_peaks_per_second`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueryPeak {
     pub time: f32,
     pub pitch: f32,
+    pub fine: bool,
 }
 
 impl QueryPeak {
@@ -52,6 +60,14 @@ impl QueryPeak {
         QueryPeak {
             time: peak.time,
             pitch: 16.0 * peak.semitones(params),
+            fine: false,
+        }
+    }
+
+    pub fn fine(peak: &Peak, params: &FingerprintParams) -> Self {
+        QueryPeak {
+            fine: true,
+            ..Self::of(peak, params)
         }
     }
 }
@@ -106,8 +122,9 @@ impl PeakCheck {
 /// Buffers the check reuses from one candidate to the next.
 #[derive(Debug, Default)]
 pub struct CheckScratch {
-    /// The stretch's pitches, ascending.
+    /// The stretch's pitches, ascending: its ordinary peaks' and its fine peaks'.
     pitches: Vec<f32>,
+    fine_pitches: Vec<f32>,
     /// The weighed track peaks of the last alignment checked...
     terms: Vec<Term>,
     /// ...and the semitones where it heard them.
@@ -141,13 +158,14 @@ struct Term {
 }
 
 impl Term {
-    /// The term of a track peak chance hears with probability `p`; none where `p` is 0 (no item
-    /// peak in its row: it cannot be heard) or at least [`HEARD_SHARE`] (no weight).
-    fn new(p: f64, heard: bool) -> Option<Self> {
-        (p > 0.0 && p < HEARD_SHARE).then(|| Term {
+    /// The term of a track peak chance hears with probability `p`, weighed for a copy that
+    /// hears a share `q`; none where `p` is 0 (no item peak in its row: it cannot be heard) or
+    /// at least `q` (no weight).
+    fn new(p: f64, q: f64, heard: bool) -> Option<Self> {
+        (p > 0.0 && p < q).then(|| Term {
             p,
             logit: (p / (1.0 - p)).ln(),
-            weight: (HEARD_SHARE * (1.0 - p) / (p * (1.0 - HEARD_SHARE))).ln(),
+            weight: (q * (1.0 - p) / (p * (1.0 - q))).ln(),
             heard,
         })
     }
@@ -228,7 +246,7 @@ pub fn best_check(
     scratch: &mut CheckScratch,
 ) -> (PeakCheck, f64) {
     // The stretch, and so its pitches, is the same at every shift.
-    stretch_pitches(query, a, &mut scratch.pitches);
+    stretch_pitches(query, a, scratch);
     let mut own = None;
     let mut best: Option<(u32, f64, f64)> = None;
     for step in PITCH_STEPS {
@@ -273,7 +291,7 @@ pub fn check(
     a: &Alignment,
     scratch: &mut CheckScratch,
 ) -> PeakCheck {
-    stretch_pitches(query, a, &mut scratch.pitches);
+    stretch_pitches(query, a, scratch);
     checked(track, query, a, scratch)
 }
 
@@ -297,11 +315,25 @@ fn stretch<'q>(query: &'q [QueryPeak], a: &Alignment) -> &'q [QueryPeak] {
     &query[query.partition_point(|p| p.time < from)..query.partition_point(|p| p.time <= to)]
 }
 
-/// The pitches of the item's peaks in the checked stretch, ascending, into `out`.
-fn stretch_pitches(query: &[QueryPeak], a: &Alignment, out: &mut Vec<f32>) {
-    out.clear();
-    out.extend(stretch(query, a).iter().map(|p| p.pitch));
-    out.sort_unstable_by(f32::total_cmp);
+/// The pitches of the item's ordinary and fine peaks in the checked stretch, each ascending,
+/// into `scratch`.
+fn stretch_pitches(query: &[QueryPeak], a: &Alignment, scratch: &mut CheckScratch) {
+    let (ordinary, fine) = (&mut scratch.pitches, &mut scratch.fine_pitches);
+    ordinary.clear();
+    fine.clear();
+    for p in stretch(query, a) {
+        if p.fine { &mut *fine } else { &mut *ordinary }.push(p.pitch);
+    }
+    ordinary.sort_unstable_by(f32::total_cmp);
+    fine.sort_unstable_by(f32::total_cmp);
+}
+
+/// The chance that a peak in a row holding `rows` item peaks lands within the box of a track
+/// peak: the share of the stretch they cover.
+fn row_chance(pitches: &[f32], pitch: f32, occupancy: f64) -> f64 {
+    let rows = pitches.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
+        - pitches.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
+    (rows as f64 * occupancy).min(1.0)
 }
 
 /// The share of the stretch one item peak covers: 2·TIME_TOLERANCE, plus a frame for the stored
@@ -317,6 +349,12 @@ fn occupancy(a: &Alignment) -> f64 {
 /// (sixteenths): of two pitch shifts hearing as many peaks, the nearer is the shift. Only the
 /// stretch's own peaks can hear a track peak, as only they are counted in its row: a peak just
 /// beyond the stretch would be a match that the chance count says cannot happen.
+///
+/// Where the item has fine peaks, each track peak has two terms: heard by an ordinary peak,
+/// and heard by a fine one where no ordinary one hears it, each with its own kind's row
+/// chance. The two are one peak's exclusive outcomes, but the bound treats them as
+/// independent, which only raises the chance it bounds (the product of the two moment
+/// generating functions exceeds their exclusive mixture by a positive cross term).
 fn weigh(
     track: TrackPeaks<'_>,
     query: &[QueryPeak],
@@ -325,7 +363,7 @@ fn weigh(
 ) -> (PeakCheck, f64) {
     let (from, to) = (a.item_from as f32, a.item_to as f32);
     let stretch = stretch(query, a);
-    let pitches = &scratch.pitches;
+    let (pitches, fine_pitches) = (&scratch.pitches, &scratch.fine_pitches);
     let occupancy = occupancy(a);
     scratch.terms.clear();
     scratch.heard.clear();
@@ -344,22 +382,37 @@ fn weigh(
             continue;
         }
         c.reference += 1;
-        let close = stretch[stretch.partition_point(|p| p.time < time - TIME_TOLERANCE)..]
-            .iter()
-            .take_while(|p| p.time <= time + TIME_TOLERANCE)
-            .filter(|p| near(p.pitch, pitch, PITCH_TOLERANCE))
-            .map(|p| (p.pitch - pitch).abs())
-            .min_by(f32::total_cmp);
-        if let Some(distance) = close {
+        let around = &stretch[stretch.partition_point(|p| p.time < time - TIME_TOLERANCE)..];
+        let closest = |fine: bool| {
+            around
+                .iter()
+                .take_while(|p| p.time <= time + TIME_TOLERANCE)
+                .filter(|p| p.fine == fine && near(p.pitch, pitch, PITCH_TOLERANCE))
+                .map(|p| (p.pitch - pitch).abs())
+                .min_by(f32::total_cmp)
+        };
+        let ordinary = closest(false);
+        let fine = match ordinary {
+            None if !fine_pitches.is_empty() => closest(true),
+            _ => None,
+        };
+        if let Some(distance) = ordinary.or(fine) {
             c.matched += 1;
             error += f64::from(distance);
             scratch.heard.push(semitone(pitch));
         }
-        let rows = pitches.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
-            - pitches.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
-        let p = (rows as f64 * occupancy).min(1.0);
+        let p = row_chance(pitches, pitch, occupancy);
         c.expected += p;
-        scratch.terms.extend(Term::new(p, close.is_some()));
+        scratch
+            .terms
+            .extend(Term::new(p, HEARD_SHARE, ordinary.is_some()));
+        if !fine_pitches.is_empty() {
+            let p = row_chance(fine_pitches, pitch, occupancy);
+            c.expected += p;
+            scratch
+                .terms
+                .extend(Term::new(p, FINE_HEARD_SHARE, fine.is_some()));
+        }
     }
     (c, error)
 }
@@ -425,17 +478,28 @@ pub fn reference_check(track: TrackPeaks<'_>, query: &[QueryPeak], a: &Alignment
             continue;
         }
         reference += 1;
-        let heard = stretch
-            .iter()
-            .any(|p| near(p.time, time, TIME_TOLERANCE) && near(p.pitch, pitch, PITCH_TOLERANCE));
-        matched += u32::from(heard);
-        let rows = stretch
-            .iter()
-            .filter(|p| near(p.pitch, pitch, PITCH_TOLERANCE))
-            .count();
-        let p = (rows as f64 * occupancy(a)).min(1.0);
-        expected += p;
-        terms.extend(Term::new(p, heard));
+        let heard = |fine: bool| {
+            stretch.iter().any(|p| {
+                p.fine == fine
+                    && near(p.time, time, TIME_TOLERANCE)
+                    && near(p.pitch, pitch, PITCH_TOLERANCE)
+            })
+        };
+        let chance = |fine: bool| {
+            let rows = stretch
+                .iter()
+                .filter(|p| p.fine == fine && near(p.pitch, pitch, PITCH_TOLERANCE))
+                .count();
+            (rows as f64 * occupancy(a)).min(1.0)
+        };
+        let (ordinary, fine) = (heard(false), !heard(false) && heard(true));
+        matched += u32::from(ordinary || fine);
+        expected += chance(false);
+        terms.extend(Term::new(chance(false), HEARD_SHARE, ordinary));
+        if stretch.iter().any(|p| p.fine) {
+            expected += chance(true);
+            terms.extend(Term::new(chance(true), FINE_HEARD_SHARE, fine));
+        }
     }
     PeakCheck {
         reference,
@@ -476,6 +540,8 @@ mod tests {
                 .map(|_| QueryPeak {
                     time: below(8000) as f32 / 8.0,
                     pitch: (100 + 16 * below(12)) as f32 + below(80) as f32 / 10.0,
+                    // Some rounds without fine peaks, others with a few or many.
+                    fine: below(4) < round % 4,
                 })
                 .collect();
             query.sort_by(|a, b| a.time.total_cmp(&b.time));
@@ -515,7 +581,9 @@ mod tests {
 
     fn terms(rows: &[(f64, usize, usize)]) -> Vec<Term> {
         rows.iter()
-            .flat_map(|&(p, n, heard)| (0..n).map(move |i| Term::new(p, i < heard).unwrap()))
+            .flat_map(|&(p, n, heard)| {
+                (0..n).map(move |i| Term::new(p, HEARD_SHARE, i < heard).unwrap())
+            })
             .collect()
     }
 
@@ -551,8 +619,8 @@ mod tests {
             .collect();
         assert!(e.windows(2).all(|w| w[1] < w[0]), "{e:?}");
         // Peaks chance hears at least HEARD_SHARE of the time carry no weight.
-        assert_eq!(Term::new(HEARD_SHARE, true), None);
-        assert_eq!(Term::new(0.0, false), None);
+        assert_eq!(Term::new(HEARD_SHARE, HEARD_SHARE, true), None);
+        assert_eq!(Term::new(0.0, HEARD_SHARE, false), None);
     }
 
     #[test]
@@ -588,9 +656,11 @@ mod tests {
         for audio in items {
             let mut fingerprinter = Fingerprinter::new(&params, Density::query(&q)).keeping_peaks();
             fingerprinter.push(audio);
-            let (_, peaks, _) = fingerprinter.finish_with_peaks();
-            let mut query: Vec<QueryPeak> =
-                peaks.iter().map(|p| QueryPeak::of(p, &params)).collect();
+            let rest = fingerprinter.finish_all();
+            let mut query: Vec<QueryPeak> = (rest.peaks.iter())
+                .map(|p| QueryPeak::of(p, &params))
+                .chain(rest.fine_peaks.iter().map(|p| QueryPeak::fine(p, &params)))
+                .collect();
             query.sort_by(|a, b| a.time.total_cmp(&b.time));
             let item_frames = query.last().map_or(1, |p| p.time as u64).max(1);
             let half = 0.5 * MIN_CHECK_SECONDS / params.frame_seconds();
@@ -681,6 +751,7 @@ mod tests {
             .map(|c| QueryPeak {
                 time: c.frame() as f32,
                 pitch: c.pitch() as f32 + 4.0,
+                fine: false,
             })
             .collect();
         let a = Alignment {

@@ -328,11 +328,13 @@ pub fn identify<D: AsRef<[u8]>>(
             fingerprinter.push(samples);
             matcher.add(fingerprinter.take());
             matcher.add_peaks(fingerprinter.take_peaks());
+            matcher.add_fine_peaks(fingerprinter.take_fine_peaks());
         },
     )?;
-    let (landmarks, peaks, _) = fingerprinter.finish_with_peaks();
-    matcher.add(landmarks);
-    matcher.add_peaks(peaks);
+    let rest = fingerprinter.finish_all();
+    matcher.add(rest.landmarks);
+    matcher.add_peaks(rest.peaks);
+    matcher.add_fine_peaks(rest.fine_peaks);
     let found = matcher
         .finish()
         .into_iter()
