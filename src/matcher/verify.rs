@@ -100,7 +100,8 @@ pub struct PeakCheck {
     pub reference: u32,
     /// Those that the item holds where the line puts them.
     pub matched: u32,
-    /// How many an unrelated recording with the item's peaks would hold by chance.
+    /// How many an unrelated recording with the item's peaks would hold by chance (with fine
+    /// peaks, the ordinary and the fine peaks' chances added).
     pub expected: f64,
     /// Pitch shifts tried; the best is reported, so the chance is this many times as large.
     pub trials: u32,
@@ -328,8 +329,8 @@ fn stretch_pitches(query: &[QueryPeak], a: &Alignment, scratch: &mut CheckScratc
     fine.sort_unstable_by(f32::total_cmp);
 }
 
-/// The chance that a peak in a row holding `rows` item peaks lands within the box of a track
-/// peak: the share of the stretch they cover.
+/// The chance that the item's peaks at `pitches` put one within the box of a track peak at
+/// `pitch`: the share of the stretch that those in its row cover.
 fn row_chance(pitches: &[f32], pitch: f32, occupancy: f64) -> f64 {
     let rows = pitches.partition_point(|&p| p <= pitch + PITCH_TOLERANCE)
         - pitches.partition_point(|&p| p < pitch - PITCH_TOLERANCE);
