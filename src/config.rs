@@ -299,8 +299,8 @@ impl FingerprintParams {
 
 /// The neighbourhood, (frames, bins) either side, of which a fine peak
 /// ([`QueryParams::fine_peaks_per_second`]) is the maximum: ±32 ms and ±23 Hz, against the
-/// ±96 ms and ±78 Hz of every other peak. Voiced speech puts a harmonic every 100–200 Hz, so
-/// the wide neighbourhood of a music peak under it usually holds a louder one.
+/// ±96 ms and ±78 Hz of every other peak. Voiced speech puts a harmonic every 90–250 Hz (its
+/// pitch), so the wide neighbourhood of a music peak under it usually holds a louder one.
 pub const FINE_PEAK_RADIUS: (u32, u32) = (2, 3);
 
 /// Query-time settings: how densely a query is fingerprinted, how widely each hash is probed,
@@ -321,12 +321,13 @@ pub struct QueryParams {
     /// Zone peaks paired per anchor in the dense layer (every pair not already a core
     /// triplet).
     pub dense_fanout: u32,
-    /// Peaks per second that the peak check also reads, picked in a smaller neighbourhood
-    /// ([`FINE_PEAK_RADIUS`]; 0: none; the default depends on `key_sample`,
-    /// [`Self::default_fine_peaks`]). Under speech a track's peak is often no longer the
-    /// maximum of the wide neighbourhood that hashes use, because a louder harmonic lies within
-    /// it, but still a maximum of its own few bins; the check weighs such a peak, heard where
-    /// no ordinary one is, as weaker evidence (ARCHITECTURE.md, "Fine peaks").
+    /// Fine peaks per second: picked in a smaller neighbourhood ([`FINE_PEAK_RADIUS`]), they
+    /// form dense triplets of their own (`fine_fanout`) and the peak check reads them (0: none;
+    /// the default depends on `key_sample`, [`Self::default_fine_peaks`]). Under speech a
+    /// track's peak is often no longer the maximum of the wide neighbourhood that ordinary
+    /// peaks need, because a louder harmonic lies within it, but still a maximum of its own few
+    /// bins; the check weighs such a peak, heard where no ordinary one is, as weaker evidence
+    /// (ARCHITECTURE.md, "Fine peaks").
     pub fine_peaks_per_second: f32,
     /// Zone peaks, fine ones included, that each anchor pairs into the dense layer's triplets
     /// holding a fine peak (below 2, or without a dense layer: fine peaks form no triplets).

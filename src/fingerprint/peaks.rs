@@ -104,8 +104,8 @@ fn vertex(left: Option<f32>, centre: f32, right: Option<f32>) -> f32 {
 }
 
 /// A peak found before its density block is done, with its neighbours' power: only the peaks
-/// a block keeps are interpolated, and most candidates are dropped (the logarithms of every
-/// candidate's interpolation were half a fine picker's time).
+/// a block keeps are interpolated (six logarithms each), and a block drops most candidates,
+/// the fine picker's above all.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     peak: Peak,
