@@ -43,8 +43,14 @@
 # hedgewars/Art.ogg); not in the catalogue the music of freedroidrpg-data, xmoto-data and
 # frozen-bubble-data; speech in a third voice and text; the second corpus's degradations.
 #
-# Needs: apt-get download (network to the Debian mirror) unless EARMARK_DEB_DIR holds the six
-# .deb files, dpkg-deb, unzip, ffmpeg (with libmp3lame, libopus, libvorbis), sox, rubberband,
+# CORPUS=fourth builds a fourth, a blind check of session 17's fine peaks (chosen on the other
+# three): catalogue the music of warmux-data and flare-game (copied under
+# OUT_DIR/catalogue-src/<name>/); not in the catalogue the music of megaglest-data, lincity-ng-data
+# (Ogg files without an extension) and pingus-data (Impulse Tracker modules); speech in a fourth
+# voice and text; the second corpus's degradations.
+#
+# Needs: apt-get download (network to the Debian mirror) unless EARMARK_DEB_DIR holds the
+# corpus's .deb files, dpkg-deb, unzip, ffmpeg (with libmp3lame, libopus, libvorbis), sox, rubberband,
 # espeak-ng, cargo, and python3-numpy for scripts/same-audio.py (skipped without it).
 # Idempotent: existing queries, extracted packages and OUT_DIR/catalogue.earmark are reused
 # (delete them to rebuild); truth.tsv is rewritten. JOBS (default 2) queries are made in
@@ -165,7 +171,9 @@ case $corpus in
   third)
     packages=(warzone2100-music hedgewars-data supertux-data freedroidrpg-data xmoto-data
       frozen-bubble-data) ;;
-  *) echo "CORPUS must be main, holdout or third, not $corpus" >&2; exit 2 ;;
+  fourth)
+    packages=(warmux-data flare-game megaglest-data lincity-ng-data pingus-data) ;;
+  *) echo "CORPUS must be main, holdout, third or fourth, not $corpus" >&2; exit 2 ;;
 esac
 for p in "${packages[@]}"; do
   fetch "$p"
@@ -190,6 +198,20 @@ if [ "$corpus" = main ]; then
 bridge over the river, which has been delayed for another year. Traffic on the northern road \
 remains heavy, and drivers are advised to allow extra time. In sport, the home team won \
 their third match in a row. Now the weather: cloudy with some rain later in the evening."
+elif [ "$corpus" = fourth ]; then
+  gather_catalogue warmux=pkg-warmux-data/usr/share/games/warmux/music \
+    flare=pkg-flare-game/usr/share/games/flare/mods/fantasycore/music
+  index_args=("$cat_src")
+  groups=("warmux $cat_src/warmux" "flare $cat_src/flare")
+  id_base=$cat_src
+  none_roots=("$out/pkg-megaglest-data/usr/share/games/megaglest *.ogg"
+    "$out/pkg-lincity-ng-data/usr/share/games/lincity-ng/music 0?"
+    "$out/pkg-pingus-data/usr/share/games/pingus/data/music *.it")
+  speech_voice=en+f4 speech_speed=160
+  speech_text="Welcome back to the afternoon show. Before the next record, a quick reminder that \
+the summer fair opens on Saturday at ten, with food stalls, a brass band and rides for the \
+children. Tickets are cheaper online than at the gate. We have also had lots of messages about \
+the roadworks on the high street; the council says they should be finished by the end of the month."
 elif [ "$corpus" = third ]; then
   gather_catalogue warzone2100=pkg-warzone2100-music/usr/share/games/warzone2100/music/albums \
     hedgewars=pkg-hedgewars-data/usr/share/games/hedgewars/Data/Music \
