@@ -15,7 +15,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<f32> {
 
 /// A synthetic voice at 8 kHz: voiced syllables, about 4 a second with a gap after each, on a
 /// pitch gliding about 115 Hz, each with its own two formants; the harmonics reach 3.8 kHz. It
-/// masks music as voiced speech does: a strong harmonic every 90–150 Hz, moving.
+/// masks music as voiced speech does: a strong harmonic every 80–150 Hz, moving.
 pub fn voice(len: usize, seed: u64) -> Vec<f32> {
     use std::f32::consts::TAU;
     let mut below = below(seed);
