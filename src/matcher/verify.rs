@@ -252,7 +252,7 @@ pub fn best_check(
     let mut best: Option<(u32, f64, f64)> = None;
     for step in PITCH_STEPS {
         let pitch = a.pitch + step;
-        let (c, error) = weigh(track, query, &Alignment { pitch, ..*a }, scratch);
+        let (c, error) = weigh(track, query, &Alignment { pitch, ..*a }, scratch, false);
         let matched = c.matched;
         if step == 0.0 {
             own = Some((matched, pitch));
@@ -303,7 +303,7 @@ fn checked(
     a: &Alignment,
     scratch: &mut CheckScratch,
 ) -> PeakCheck {
-    let (c, _) = weigh(track, query, a, scratch);
+    let (c, _) = weigh(track, query, a, scratch, true);
     PeakCheck {
         log_chance: log_chance(&scratch.terms),
         ..c
@@ -344,9 +344,10 @@ fn occupancy(a: &Alignment) -> f64 {
     (2.0 * f64::from(TIME_TOLERANCE) + 1.0) / (a.item_to - a.item_from).max(1.0)
 }
 
-/// Counts the track's peaks that `a` maps into the stretch, and those heard, and weighs into
-/// `scratch.terms` the ones chance could hear ([`Term::new`]). Returns the check (its chance not
-/// yet bounded) and the summed pitch distance of the heard peaks to their nearest item peak
+/// Counts the track's peaks that `a` maps into the stretch, and those heard, and where `weighed`
+/// weighs into `scratch.terms` the ones chance could hear ([`Term::new`]; choosing the shift
+/// needs only the counts). Returns the check (its chance not yet bounded, its `expected` 0
+/// unless weighed) and the summed pitch distance of the heard peaks to their nearest item peak
 /// (sixteenths): of two pitch shifts hearing as many peaks, the nearer is the shift. Only the
 /// stretch's own peaks can hear a track peak, as only they are counted in its row: a peak just
 /// beyond the stretch would be a match that the chance count says cannot happen.
@@ -361,6 +362,7 @@ fn weigh(
     query: &[QueryPeak],
     a: &Alignment,
     scratch: &mut CheckScratch,
+    weighed: bool,
 ) -> (PeakCheck, f64) {
     let (from, to) = (a.item_from as f32, a.item_to as f32);
     let stretch = stretch(query, a);
@@ -401,6 +403,9 @@ fn weigh(
             c.matched += 1;
             error += f64::from(distance);
             scratch.heard.push(semitone(pitch));
+        }
+        if !weighed {
+            continue;
         }
         let p = row_chance(pitches, pitch, occupancy);
         c.expected += p;
