@@ -206,23 +206,21 @@ impl Fingerprinter {
         let ordinary = self.peaks.partition_point(|p| p.frame < before);
         let finer = fine.pending.partition_point(|p| p.frame < before);
         let cell = |p: &Peak| (p.frame, p.bin);
+        let as_fine = |f: Peak| Peak {
+            rank: FINE_RANK,
+            ..f
+        };
         let mut others = fine.pending.drain(..finer).peekable();
         fine.merged.clear();
         for peak in self.peaks.drain(..ordinary) {
             while let Some(f) = others.next_if(|f| cell(f) <= cell(&peak)) {
                 if cell(&f) != cell(&peak) {
-                    fine.merged.push(Peak {
-                        rank: FINE_RANK,
-                        ..f
-                    });
+                    fine.merged.push(as_fine(f));
                 }
             }
             fine.merged.push(peak);
         }
-        fine.merged.extend(others.map(|f| Peak {
-            rank: FINE_RANK,
-            ..f
-        }));
+        fine.merged.extend(others.map(as_fine));
         for &peak in &fine.merged {
             let is_fine = peak.rank == FINE_RANK;
             if self.keep_peaks {
