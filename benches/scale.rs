@@ -131,6 +131,7 @@ fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>, Vec<P
             id: (*name).into(),
             external_id: String::new(),
             frames: frames as u32,
+            source: 0,
         };
         (entry, keyed, peaks)
     })
@@ -295,6 +296,7 @@ fn main() {
                 id: format!("synthetic/{t:08}"),
                 external_id: String::new(),
                 frames: TRACK_FRAMES,
+                source: 0,
             };
             // Synthetic tracks have no audio, so no peaks: they are matched by hashes alone.
             builder.add_track(entry, &keyed, &[]).unwrap();

@@ -16,10 +16,12 @@
 pub mod audio;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod error;
 pub mod fingerprint;
 pub mod index;
 pub mod matcher;
+pub mod output;
 pub mod report;
 pub mod scan;
 #[cfg(test)]

@@ -87,6 +87,7 @@ pub fn index_of(
             id: (*id).into(),
             external_id: String::new(),
             frames: frames as u32,
+            source: 0,
         };
         builder.add_track(entry, &keyed, &peaks).unwrap();
     }

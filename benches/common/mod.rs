@@ -67,6 +67,7 @@ pub fn catalogue_index(dir: &Path) -> Index {
             id: name.into(),
             external_id: String::new(),
             frames: frames as u32,
+            source: 0,
         };
         builder.add_track(entry, &hashes, &peaks).unwrap();
     }

@@ -24,7 +24,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::config::Limits;
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, FailureKind, Result};
 use opus::OpusStream;
 use resample::MonoResampler;
 
@@ -42,8 +42,9 @@ pub struct Decoded {
     pub source_rate: u32,
     /// Channels before the downmix.
     pub channels: usize,
-    /// Set when the stream ended in an error or hit a limit after some audio was decoded.
-    pub problem: Option<String>,
+    /// Set when the stream ended in an error or hit a limit after some audio was decoded: the
+    /// audio before it was delivered, and the item is reported with this as a warning.
+    pub problem: Option<Failure>,
 }
 
 enum TrackDecoder {
@@ -74,8 +75,8 @@ pub fn decode<'s>(
     let fmt_opts = FormatOptions::default().prebuild_seek_index(false);
     let mut format = symphonia::default::get_probe()
         .probe(&hint, mss, fmt_opts, meta_opts)
-        .map_err(|e| Error::UnsupportedAudio {
-            reason: format!("no known container ({e})"),
+        .map_err(|_| Error::UnsupportedAudio {
+            reason: "no audio container or stream that earmark knows".into(),
         })?;
 
     let (mut track_id, mut decoder, mut channels, declared) = open_track(format.as_ref())?;
@@ -101,15 +102,32 @@ pub fn decode<'s>(
             Ok(None) => break,
             Err(SymphoniaError::ResetRequired) if resets < MAX_RESETS => {
                 resets += 1;
-                (track_id, decoder, channels, _) = open_track(format.as_ref())?;
+                // A chained stream's next link: what the links before it gave is kept, even
+                // where this one cannot be decoded.
+                match open_track(format.as_ref()) {
+                    Ok(next) => (track_id, decoder, channels, _) = next,
+                    Err(e) => {
+                        problem = Some(Failure::new(
+                            FailureKind::Unsupported,
+                            format!("a chained stream's next part cannot be decoded: {e}"),
+                        ));
+                        break;
+                    }
+                }
                 continue;
             }
             Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
-                problem = Some("stream ends early: the file looks truncated".to_string());
+                problem = Some(Failure::new(
+                    FailureKind::Truncated,
+                    "stream ends early: the file looks truncated",
+                ));
                 break;
             }
             Err(e) => {
-                problem = Some(format!("demuxing stopped: {e}"));
+                problem = Some(Failure::new(
+                    FailureKind::Corrupt,
+                    format!("demuxing stopped: {e}"),
+                ));
                 break;
             }
         };
@@ -159,8 +177,9 @@ pub fn decode<'s>(
             Err(reason) => {
                 bad_run += 1;
                 if bad_run >= MAX_CONSECUTIVE_BAD_PACKETS {
-                    problem = Some(format!(
-                        "gave up after {bad_run} undecodable packets in a row ({reason})"
+                    problem = Some(Failure::new(
+                        FailureKind::Corrupt,
+                        format!("gave up after {bad_run} undecodable packets in a row ({reason})"),
                     ));
                     break;
                 }
@@ -169,16 +188,22 @@ pub fn decode<'s>(
     }
     resampler.finish(&mut |s| out.push(s));
     if out.full {
-        problem = Some(format!(
-            "longer than the {} s limit: only the start was scanned (raise --max-seconds)",
-            limits.max_audio_seconds
+        problem = Some(Failure::new(
+            FailureKind::TooLong,
+            format!(
+                "longer than the {} s limit: only the start was scanned (raise --max-seconds)",
+                limits.max_audio_seconds
+            ),
         ));
     }
     if let Some(declared) = declared.filter(|_| problem.is_none() && !out.full) {
         // A cut file often decodes cleanly up to the cut; only its header knows better.
         if source_seconds + (0.05 * declared).max(1.0) < declared {
-            problem = Some(format!(
-                "stream ends early: decoded {source_seconds:.1} s of the {declared:.1} s its header declares (truncated?)"
+            problem = Some(Failure::new(
+                FailureKind::Truncated,
+                format!(
+                    "stream ends early: decoded {source_seconds:.1} s of the {declared:.1} s its header declares (truncated?)"
+                ),
             ));
         }
     }
@@ -186,7 +211,7 @@ pub fn decode<'s>(
     let seconds = delivered as f64 / f64::from(rate);
     if delivered == 0 {
         return Err(match problem {
-            Some(reason) => Error::Decode { reason },
+            Some(failure) => Error::Item(failure),
             None => Error::TooShort {
                 seconds: 0.0,
                 min_seconds: limits.min_audio_seconds,
@@ -379,7 +404,9 @@ mod tests {
         };
         let (out, info) = decode_to_vec(&wav(8000, &tone), None, 8000, &limits).unwrap();
         assert_eq!(out.len(), 16000);
-        assert!(info.problem.unwrap().contains("limit"));
+        let problem = info.problem.unwrap();
+        assert_eq!(problem.kind, FailureKind::TooLong);
+        assert!(problem.message.contains("limit"));
     }
 
     #[test]

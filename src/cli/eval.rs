@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use super::Status;
 use crate::index::Index;
+use crate::output::{self, Output};
 use crate::report::{Found, Outcome, Reporter};
 use crate::scan::{self, ScanOptions};
 
@@ -53,6 +54,9 @@ pub struct EvalArgs {
     /// Worker threads (0 = all cores).
     #[arg(long, short = 'j', default_value_t = 0)]
     pub jobs: usize,
+    /// Replace output files that earmark did not write.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub matching: super::MatchArgs,
 }
@@ -257,6 +261,22 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
         });
     }
     let index = Index::open(&args.index)?;
+    index.check_tables()?;
+    for (path, what) in [
+        (&args.json, Output::EvalJson),
+        (&args.misses, Output::EvalTsv),
+        (&args.answers, Output::EvalTsv),
+    ] {
+        if let Some(path) = path {
+            output::claim(
+                path,
+                what,
+                Some(&args.index),
+                std::slice::from_ref(&args.truth),
+                args.force,
+            )?;
+        }
+    }
     let options = ScanOptions {
         jobs: args.jobs,
         query: args.matching.query(),
@@ -264,7 +284,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
     };
     let inputs: Vec<PathBuf> = queries.iter().map(|q| q.path.clone()).collect();
     let mut collect = Collect(HashMap::new());
-    let summary = scan::scan(&index, &inputs, &options, &mut collect)?;
+    let summary = scan::scan(&index, inputs, &options, &mut collect)?;
 
     let mut misses = create_tsv(
         args.misses.as_deref(),
@@ -323,8 +343,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             Some(o) => {
                 row.seconds += o.seconds;
                 row.processing_seconds += o.processing_seconds;
-                row.errors += u64::from(o.error.is_some() && !o.partial);
-                (&o.found, o.error.as_deref())
+                row.errors += u64::from(o.failed());
+                (&o.found, o.failure.as_ref().map(|f| f.message.as_str()))
             }
             None => (&[], Some("not scanned")),
         };
@@ -466,7 +486,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<Status> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(if totals.wrong + totals.false_positives > 0 {
-        Status::CompletedWithErrors
+        Status::ItemsFailed
     } else {
         Status::Found
     })

@@ -1,11 +1,13 @@
 //! The command line: one file per subcommand; `main.rs` only maps the outcome to an exit code.
 //!
-//! Exit codes (documented in README.md):
+//! Exit codes (documented in README.md), so that a script can tell found from not found
+//! whatever else happened:
 //! - 0: done, and (scan/query) at least one catalogue recording found
 //! - 1: done, nothing found
-//! - 2: fatal error (bad arguments, unreadable or damaged index, output lost)
-//! - 3: done, but some items could not be read (their error records say why); for `eval`,
-//!   some answers were wrong (wrong track or a false positive)
+//! - 2: fatal: bad arguments, an unreadable or damaged index, an output that would overwrite
+//!   something, nothing to scan or index, output lost
+//! - 3: `--strict` only: some items could not be scanned (the summary and their records say
+//!   why); `index`: some catalogue files could not be indexed; `eval`: some answers were wrong
 
 mod eval;
 mod index;
@@ -13,6 +15,12 @@ mod info;
 mod merge;
 mod scan;
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Limits, QueryParams};
@@ -22,7 +30,9 @@ use crate::config::{Limits, QueryParams};
 pub enum Status {
     Found,
     NothingFound,
-    CompletedWithErrors,
+    /// Items or catalogue files failed where that is the caller's concern (`--strict`,
+    /// `index`), or `eval` gave wrong answers.
+    ItemsFailed,
 }
 
 impl Status {
@@ -30,9 +40,107 @@ impl Status {
         match self {
             Status::Found => 0,
             Status::NothingFound => 1,
-            Status::CompletedWithErrors => 3,
+            Status::ItemsFailed => 3,
         }
     }
+}
+
+/// `--files-from`: more inputs, read from a list as they are needed (millions of paths are
+/// never collected).
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputList {
+    /// Also read inputs from FILE, one path per line (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// The --files-from list is NUL-separated, as `find -print0` writes it.
+    #[arg(short = '0', long = "null", requires = "files_from")]
+    pub null: bool,
+}
+
+impl InputList {
+    /// Opens the list (nothing, if none was given).
+    pub fn open(&self) -> anyhow::Result<OpenList> {
+        let reader: Option<Box<dyn BufRead + Send>> = match &self.files_from {
+            None => None,
+            Some(p) if p.as_os_str() == "-" => Some(Box::new(BufReader::new(std::io::stdin()))),
+            Some(p) => Some(Box::new(BufReader::new(
+                std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+            ))),
+        };
+        Ok(OpenList {
+            reader: Mutex::new(reader),
+            separator: if self.null { b'\0' } else { b'\n' },
+            name: self
+                .files_from
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            failure: Mutex::new(None),
+        })
+    }
+}
+
+/// An open `--files-from` list.
+pub struct OpenList {
+    reader: Mutex<Option<Box<dyn BufRead + Send>>>,
+    separator: u8,
+    name: String,
+    /// A read error ends the paths; [`finish`](Self::finish) reports it.
+    failure: Mutex<Option<std::io::Error>>,
+}
+
+impl OpenList {
+    /// The listed paths, in order; empty entries (and a `\r` before a line break) are dropped.
+    pub fn paths(&self) -> impl Iterator<Item = PathBuf> + Send + '_ {
+        std::iter::from_fn(move || {
+            let mut guard = self.reader.lock().ok()?;
+            let reader = guard.as_mut()?;
+            loop {
+                let mut entry = Vec::new();
+                match reader.read_until(self.separator, &mut entry) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
+                    Err(e) => {
+                        if let Ok(mut f) = self.failure.lock() {
+                            *f = Some(e);
+                        }
+                        return None;
+                    }
+                }
+                if entry.last() == Some(&self.separator) {
+                    entry.pop();
+                }
+                if self.separator == b'\n' && entry.last() == Some(&b'\r') {
+                    entry.pop();
+                }
+                if !entry.is_empty() {
+                    return Some(path_from_bytes(entry));
+                }
+            }
+        })
+    }
+
+    /// Fails if reading the list failed part-way: the scan did not see every listed path.
+    pub fn finish(&self) -> anyhow::Result<()> {
+        match self.failure.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => anyhow::bail!(
+                "reading {} failed part-way ({e}): the paths after that point were not scanned",
+                self.name
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[derive(Parser, Debug)]
@@ -274,6 +382,50 @@ impl MatchArgs {
             key_sample: self.key_sample.max(1),
             ..QueryParams::default()
         }
+    }
+}
+
+impl MatchArgs {
+    /// The matching options `query` holds, each by the flag that sets it (settings without a
+    /// flag by their own name), for the resume journal and its messages.
+    pub fn names(&self, query: &QueryParams) -> BTreeMap<String, serde_json::Value> {
+        const FLAGS: &[(&str, &str)] = &[
+            ("peaks_per_second", "--query-peaks"),
+            ("fanout", "--query-fanout"),
+            ("dense_peaks_per_second", "--dense-peaks"),
+            ("dense_fanout", "--dense-fanout"),
+            ("fine_peaks_per_second", "--fine-peaks"),
+            ("fine_fanout", "--fine-fanout"),
+            ("max_pitch_semitones", "--max-pitch"),
+            ("max_tempo_change", "--max-tempo"),
+            ("probe_margin", "--probe-margin"),
+            ("ratio_jitter_frames", "--ratio-jitter"),
+            ("common_hash_share", "--common-hash-share"),
+            ("fourth_peak_above", "--fourth-peak-above"),
+            ("dense_fourth_peak_above", "--dense-fourth-peak-above"),
+            ("fourth_peak_candidates", "--fourth-peak-candidates"),
+            ("key_sample", "--key-sample"),
+            ("min_inliers", "--min-score"),
+            ("min_inliers_unchanged", "--min-score-unchanged"),
+            ("min_pitches", "--min-pitches"),
+            ("candidate_score", "--candidate-score"),
+            ("min_peak_evidence", "--min-peak-evidence"),
+            ("min_pitches_checked", "--min-pitches-checked"),
+        ];
+        let serde_json::Value::Object(fields) = serde_json::to_value(query).expect("plain data")
+        else {
+            unreachable!("a struct serialises to an object")
+        };
+        fields
+            .into_iter()
+            .map(|(field, value)| {
+                let name = FLAGS
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map_or(field, |(_, flag)| flag.to_string());
+                (name, value)
+            })
+            .collect()
     }
 }
 

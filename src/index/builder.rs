@@ -32,6 +32,8 @@ pub struct TrackEntry {
     pub external_id: String,
     /// Length in frames.
     pub frames: u32,
+    /// [`source_check`](super::format::source_check) of the file it came from; 0 if unknown.
+    pub source: u32,
 }
 
 /// One posting before packing; sorts by hash, then track, frame and detail, as packed postings do.
@@ -135,6 +137,7 @@ impl<'b> IndexBuilder<'b> {
                     id: track.id.to_string(),
                     external_id: track.external_id.to_string(),
                     frames: track.frames,
+                    source: track.source,
                 }
             })
             .collect();
@@ -294,6 +297,7 @@ impl<'b> IndexBuilder<'b> {
                 id_len: t.id.len() as u32,
                 external_id_len: t.external_id.len() as u32,
                 frames: t.frames,
+                source: t.source,
             };
             w.write_all(&record.encode()).map_err(io)?;
             strings_len += (t.id.len() + t.external_id.len()) as u64;

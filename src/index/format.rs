@@ -278,7 +278,7 @@ impl Header {
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(Error::NotAnIndex {
                 path: path.to_path_buf(),
-                found: bytes[..bytes.len().min(8)].to_vec(),
+                what: crate::content::Content::sniff(bytes).describe(),
             });
         }
         if bytes.len() < 12 {
@@ -511,7 +511,25 @@ pub struct TrackRecord {
     pub external_id_len: u32,
     /// Length of the track in frames.
     pub frames: u32,
+    /// [`source_check`] of the file the track was indexed from; 0 where unknown (indexes
+    /// written before it, where these bytes were reserved and zero).
+    pub source: u32,
 }
+
+/// What tells two catalogue files of the same track id apart without decoding them: CRC32 of
+/// the length (u64, little-endian) and the first and last 64 KiB of the bytes. `--append`
+/// compares it to decide whether a file already indexed under its id is the same recording.
+/// Never 0 (0 means unknown).
+pub fn source_check(len: u64, head: &[u8], tail: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_le_bytes());
+    h.update(&head[..head.len().min(SOURCE_CHECK_BYTES)]);
+    h.update(&tail[tail.len().saturating_sub(SOURCE_CHECK_BYTES)..]);
+    h.finalize().max(1)
+}
+
+/// Bytes at each end of a file that [`source_check`] reads.
+pub const SOURCE_CHECK_BYTES: usize = 64 << 10;
 
 impl TrackRecord {
     pub fn encode(&self) -> [u8; TRACK_RECORD_LEN] {
@@ -521,6 +539,7 @@ impl TrackRecord {
         w.u32(self.id_len);
         w.u32(self.external_id_len);
         w.u32(self.frames);
+        w.u32(self.source);
         out
     }
 
@@ -530,6 +549,7 @@ impl TrackRecord {
             id_len: u32_at(b, 8),
             external_id_len: u32_at(b, 12),
             frames: u32_at(b, 16),
+            source: u32_at(b, 20),
         }
     }
 }

@@ -42,6 +42,7 @@ mod tests {
             id: id.into(),
             external_id: format!("X-{id}"),
             frames,
+            source: frames + 1,
         }
     }
 
@@ -119,6 +120,7 @@ mod tests {
             assert_eq!(index.postings(), want.len() as u64);
             assert_eq!(index.track(TrackId(1)).unwrap().id, "dir/b.flac");
             assert_eq!(index.track(TrackId(1)).unwrap().external_id, "X-dir/b.flac");
+            assert_eq!(index.track(TrackId(1)).unwrap().source, 5001);
             assert!(index.track(TrackId(3)).is_none());
             let all: BTreeSet<_> = index
                 .all_postings()

@@ -24,6 +24,9 @@ pub struct Track<'a> {
     pub external_id: &'a str,
     /// Length in frames.
     pub frames: u32,
+    /// [`source_check`](super::format::source_check) of the file it was indexed from; 0 where
+    /// unknown.
+    pub source: u32,
 }
 
 /// One track's stored peaks ([`PeakCode`]s, little-endian u32s), ordered by frame.
@@ -107,11 +110,9 @@ impl<D: AsRef<[u8]>> Index<D> {
     /// Opens an index held in `data`; `path` is only used in messages.
     pub fn from_bytes(data: D, path: &Path) -> Result<Self> {
         let bytes = data.as_ref();
-        let header = Header::decode(
-            &bytes[..bytes.len().min(HEADER_LEN)],
-            bytes.len() as u64,
-            path,
-        )?;
+        // A tar's header is 512 bytes: enough is passed to name what a file is, if not an index.
+        let head = &bytes[..bytes.len().min(HEADER_LEN.max(crate::content::SNIFF_BYTES))];
+        let header = Header::decode(head, bytes.len() as u64, path)?;
         let footer_at = header.footer_offset() as usize;
         let footer = Footer::decode(&bytes[footer_at..footer_at + FOOTER_LEN], path)?;
         if footer.file_len != bytes.len() as u64 {
@@ -132,31 +133,50 @@ impl<D: AsRef<[u8]>> Index<D> {
         })
     }
 
-    /// Checks every section's checksum and the directory's consistency.
-    pub fn verify(&self) -> Result<()> {
+    /// Checks the checksums of the sections a scan relies on to name what it finds: the track
+    /// table, the strings and the directory (the header's was checked on open). O(tracks +
+    /// directory), so cheap enough for every scan; the postings and peaks, the bulk of the
+    /// file, are left to [`verify`](Self::verify).
+    pub fn check_tables(&self) -> Result<()> {
         let h = &self.header;
-        let bytes = self.data.as_ref();
         for (section, range, stored) in [
             ("track table", h.track_table.range(), self.footer.crc_tracks),
             ("strings", h.strings.range(), self.footer.crc_strings),
-            (
-                "posting list",
-                h.posting_list.range(),
-                self.footer.crc_postings,
-            ),
             ("directory", h.directory.range(), self.footer.crc_directory),
-            ("peaks", h.peak_list.range(), h.crc_peaks),
         ] {
-            let computed = crc32fast::hash(&bytes[range]);
-            if computed != stored {
-                return Err(Error::ChecksumMismatch {
-                    path: self.path.clone(),
-                    section,
-                    stored,
-                    computed,
-                });
-            }
+            self.check_section(section, range, stored)?;
         }
+        Ok(())
+    }
+
+    fn check_section(
+        &self,
+        section: &'static str,
+        range: std::ops::Range<usize>,
+        stored: u32,
+    ) -> Result<()> {
+        let computed = crc32fast::hash(&self.data.as_ref()[range]);
+        if computed != stored {
+            return Err(Error::ChecksumMismatch {
+                path: self.path.clone(),
+                section,
+                stored,
+                computed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks every section's checksum and the directory's consistency.
+    pub fn verify(&self) -> Result<()> {
+        let h = &self.header;
+        self.check_tables()?;
+        self.check_section(
+            "posting list",
+            h.posting_list.range(),
+            self.footer.crc_postings,
+        )?;
+        self.check_section("peaks", h.peak_list.range(), h.crc_peaks)?;
         let corrupt = |reason: String| Error::IndexCorrupt {
             path: self.path.clone(),
             reason,
@@ -324,6 +344,7 @@ impl<D: AsRef<[u8]>> Index<D> {
                 .string(r.strings_offset + u64::from(r.id_len), r.external_id_len)
                 .unwrap_or(""),
             frames: r.frames,
+            source: r.source,
         })
     }
 

@@ -4,14 +4,21 @@
 //! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
 //! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
 //! `speed`, `pitch`, `also_at` (only when the track repeats the passage), `peak_check` (only
-//! where the index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`),
-//! and for failures `item`, `member`, `error`. Fields may be added, never renamed.
+//! where the index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`);
+//! for failures `item`, `member`, `error`, `kind` (a [`FailureKind`] name) and `partial` (the
+//! part before the problem was scanned: a warning); for items skipped though readable (too
+//! short to fingerprint) `item`, `member`, `skipped` ([`Skip`]), `seconds`; and last,
+//! `{"summary": {...}}` ([`Summary::record`]). Fields may be added, never renamed.
+
+mod summary;
 
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Failure, FailureKind};
 use crate::matcher::Match;
+pub use summary::{LISTED_FAILURES, Skip, Summary, count};
 
 /// A match with its track resolved to names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,10 +36,13 @@ pub struct Outcome {
     /// Seconds of audio analysed.
     pub seconds: f64,
     pub found: Vec<Found>,
-    /// Why the item could not be read, or (with `partial`) what stopped it early.
-    pub error: Option<String>,
-    /// The error cut the item short, but the audio before it was scanned.
+    /// Why the item could not be scanned, or (with `partial`) what stopped it early.
+    pub failure: Option<Failure>,
+    /// The failure cut the item short, but the audio before it was scanned: a warning.
     pub partial: bool,
+    /// Not scanned, though nothing failed (audio too short to fingerprint).
+    #[serde(default)]
+    pub skipped: Option<Skip>,
     /// Bytes of the item (file or member) read, for progress estimates.
     pub bytes: u64,
     /// Wall time spent on this item by the one worker that processed it (open, decode,
@@ -42,50 +52,18 @@ pub struct Outcome {
     pub processing_seconds: f64,
 }
 
-/// Totals for the end-of-run summary.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Summary {
-    pub items: u64,
-    pub seconds: f64,
-    pub matches: u64,
-    pub errors: u64,
-    /// Items skipped because an earlier run (`--resume`) or another shard has them.
-    pub skipped: u64,
-    pub wall_seconds: f64,
-    /// Bytes of items read.
-    pub bytes: u64,
-}
-
-impl Summary {
-    pub fn add(&mut self, o: &Outcome) {
-        self.items += 1;
-        self.seconds += o.seconds;
-        self.matches += o.found.len() as u64;
-        self.errors += u64::from(o.error.is_some());
-        self.bytes += o.bytes;
+impl Outcome {
+    /// The item as people read it: `file`, or `archive :: member`.
+    pub fn name(&self) -> String {
+        match &self.member {
+            Some(m) => format!("{} :: {m}", self.item),
+            None => self.item.clone(),
+        }
     }
 
-    /// A one-paragraph summary for people.
-    pub fn describe(&self) -> String {
-        let speed = if self.wall_seconds > 0.0 {
-            self.seconds / self.wall_seconds
-        } else {
-            0.0
-        };
-        format!(
-            "{} items, {:.2} hours of audio, {} matches, {} errors{}, {:.1} s wall time, {:.0}x real time",
-            self.items,
-            self.seconds / 3600.0,
-            self.matches,
-            self.errors,
-            if self.skipped > 0 {
-                format!(", {} skipped (already done)", self.skipped)
-            } else {
-                String::new()
-            },
-            self.wall_seconds,
-            speed
-        )
+    /// A failure that stopped the item before any of its audio was scanned.
+    pub fn failed(&self) -> bool {
+        self.failure.is_some() && !self.partial
     }
 }
 
@@ -140,8 +118,18 @@ struct ErrorLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     member: Option<&'a str>,
     error: &'a str,
+    kind: FailureKind,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     partial: bool,
+}
+
+#[derive(Serialize)]
+struct SkippedLine<'a> {
+    item: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
+    skipped: Skip,
+    seconds: f64,
 }
 
 /// Rounds seconds to milliseconds for output.
@@ -175,18 +163,29 @@ impl<'a> MatchLine<'a> {
     }
 }
 
-/// The lines an outcome becomes in JSON Lines: one per match, then one for its error if any.
+/// The lines an outcome becomes in JSON Lines: one per match, then one for its error if any;
+/// or one saying why it was skipped.
 pub fn json_lines(o: &Outcome) -> Vec<String> {
+    if let Some(skipped) = o.skipped {
+        let line = SkippedLine {
+            item: &o.item,
+            member: o.member.as_deref(),
+            skipped,
+            seconds: ms(o.seconds),
+        };
+        return vec![serde_json::to_string(&line).expect("plain data serialises")];
+    }
     let mut lines: Vec<String> = o
         .found
         .iter()
         .map(|f| serde_json::to_string(&MatchLine::new(o, f)).expect("plain data serialises"))
         .collect();
-    if let Some(error) = &o.error {
+    if let Some(failure) = &o.failure {
         let line = ErrorLine {
             item: &o.item,
             member: o.member.as_deref(),
-            error,
+            error: &failure.message,
+            kind: failure.kind,
             partial: o.partial,
         };
         lines.push(serde_json::to_string(&line).expect("plain data serialises"));
@@ -211,6 +210,11 @@ impl<W: Write> Reporter for JsonLines<W> {
             writeln!(self.out, "{line}")?;
         }
         // A kill must lose at most the items in flight.
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        writeln!(self.out, "{}", summary.record())?;
         self.out.flush()
     }
 }
@@ -249,7 +253,7 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence,error_kind"
             )?;
             self.header_written = true;
         }
@@ -259,7 +263,7 @@ impl<W: Write> Reporter for Csv<W> {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{}",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{},",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -280,8 +284,20 @@ impl<W: Write> Reporter for Csv<W> {
                     .map_or(String::new(), |c| format!("{:.2}", c.evidence()))
             )?;
         }
-        if let Some(e) = &o.error {
-            writeln!(self.out, "{item},{member},,,,,,,,,,{},,,", csv_field(e))?;
+        if let Some(f) = &o.failure {
+            writeln!(
+                self.out,
+                "{item},{member},,,,,,,,,,{},,,,{}",
+                csv_field(&f.message),
+                f.kind.name()
+            )?;
+        }
+        if o.skipped == Some(Skip::TooShort) {
+            writeln!(
+                self.out,
+                "{item},{member},,,,,,,,,,skipped: {:.2} s of audio is too short to fingerprint,,,,too_short",
+                o.seconds
+            )?;
         }
         self.out.flush()
     }
@@ -305,11 +321,14 @@ fn clock(seconds: f64) -> String {
 
 impl<W: Write> Reporter for Human<W> {
     fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
-        let name = match &o.member {
-            Some(m) => format!("{} :: {m}", o.item),
-            None => o.item.clone(),
-        };
-        if o.found.is_empty() && o.error.is_none() {
+        let name = o.name();
+        if o.skipped == Some(Skip::TooShort) {
+            writeln!(
+                self.out,
+                "{name}: skipped: {:.2} s of audio is too short to fingerprint",
+                o.seconds
+            )?;
+        } else if o.found.is_empty() && o.failure.is_none() {
             writeln!(
                 self.out,
                 "{name}: no catalogue recording found ({:.1} s scanned)",
@@ -353,9 +372,9 @@ impl<W: Write> Reporter for Human<W> {
                 m.confidence
             )?;
         }
-        if let Some(e) = &o.error {
+        if let Some(f) = &o.failure {
             let what = if o.partial { "warning" } else { "error" };
-            writeln!(self.out, "{name}: {what}: {e}")?;
+            writeln!(self.out, "{name}: {what}: {f}")?;
         }
         self.out.flush()
     }
@@ -398,8 +417,9 @@ mod tests {
                     }),
                 },
             }],
-            error: None,
+            failure: None,
             partial: false,
+            skipped: None,
             bytes: 0,
             processing_seconds: 0.0,
         }
@@ -461,12 +481,14 @@ mod tests {
         let plain = Outcome {
             member: None,
             found: vec![],
-            error: Some("broken".into()),
+            failure: Some(Failure::new(FailureKind::Corrupt, "broken")),
             ..outcome()
         };
         let e: serde_json::Value = serde_json::from_str(&json_lines(&plain)[0]).unwrap();
         assert!(e.get("member").is_none());
         assert_eq!(e["error"], "broken");
+        assert_eq!(e["kind"], "corrupt");
+        assert!(e.get("partial").is_none());
     }
 
     #[test]
@@ -476,7 +498,8 @@ mod tests {
         csv.outcome(&outcome()).unwrap();
         csv.outcome(&Outcome {
             found: vec![],
-            error: Some("broken".into()),
+            failure: Some(Failure::new(FailureKind::Truncated, "cut short")),
+            partial: true,
             ..outcome()
         })
         .unwrap();
@@ -497,7 +520,13 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(&format!(",27.000;51.125,{evidence:.2}"))
+                .ends_with(&format!(",27.000;51.125,{evidence:.2},"))
+        );
+        assert!(
+            text.lines()
+                .nth(2)
+                .unwrap()
+                .ends_with(",cut short,,,,truncated")
         );
     }
 }

@@ -24,11 +24,11 @@ use symphonia::core::io::MediaSource;
 
 use crate::audio;
 use crate::config::{Limits, QueryParams};
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, FailureKind, Result};
 use crate::fingerprint::{Density, Fingerprinter};
 use crate::index::Index;
 use crate::matcher::Matcher;
-use crate::report::{Found, Outcome, Reporter, Summary};
+use crate::report::{Found, Outcome, Reporter, Skip, Summary};
 pub use source::{Item, ItemData};
 
 /// The key of an item in resume journals: the path, then NUL and the member for archive members.
@@ -89,6 +89,9 @@ pub struct ScanOptions {
     pub done: HashSet<String>,
     /// Show a progress line on stderr.
     pub progress: bool,
+    /// The dump's size in bytes, for the progress line's estimate of the time left: filled in
+    /// on the side by whoever can size the dump ([`du`]), 0 while unknown.
+    pub total_bytes: std::sync::Arc<AtomicU64>,
     /// Decode in worker processes started with this command (see [`worker`]); `None` decodes
     /// in threads of this process.
     pub worker: Option<worker::WorkerCommand>,
@@ -100,13 +103,15 @@ enum Workers<'a> {
     Processes(&'a worker::WorkerCommand),
 }
 
-/// Scans `inputs` against `index`, reporting every item's outcome to `reporter`.
+/// Scans `inputs` against `index`, reporting every item's outcome to `reporter`, then the
+/// totals to [`Reporter::finish`].
 ///
-/// Returns the totals; fails only when the reporter fails (output lost, disk full), never
-/// because of one item.
+/// Returns the totals, in which every file seen is counted once; fails only when the reporter
+/// fails (output lost, disk full), never because of one item. `inputs` may be long (a list
+/// read from `--files-from`): it is walked as it comes, never collected.
 pub fn scan(
     index: &Index<Mmap>,
-    inputs: &[std::path::PathBuf],
+    inputs: impl IntoIterator<Item = std::path::PathBuf> + Send,
     options: &ScanOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<Summary> {
@@ -127,23 +132,28 @@ pub fn scan(
         ),
     };
     let mut summary = Summary::default();
-    let mut progress = options.progress.then(|| Progress::new(inputs));
+    let mut progress = options
+        .progress
+        .then(|| Progress::new(options.total_bytes.clone()));
 
     let (item_tx, item_rx) = sync_channel::<Item>(jobs * 2);
     let (out_tx, out_rx) = sync_channel::<Outcome>(jobs * 2);
-    let skipped = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let result = std::thread::scope(|scope| {
-        let (skipped, stop) = (&skipped, &stop);
-        scope.spawn(move || {
+    let (result, walked) = std::thread::scope(|scope| {
+        let stop = &stop;
+        let walker = scope.spawn(move || {
             let mine = |path: &str| options.shard.is_none_or(|s| s.owns(path));
-            source::walk_selected(inputs, &options.limits, &mine, &mut |item| {
+            let mut walker = source::Walker::new(&options.limits, &mine);
+            let mut done_before = 0;
+            walker.walk(inputs, &mut |item| {
                 if options.done.contains(&item.key()) {
-                    skipped.fetch_add(1, Ordering::Relaxed);
+                    done_before += 1;
                     return true;
                 }
                 !stop.load(Ordering::Relaxed) && item_tx.send(item).is_ok()
             });
+            walker.skipped.skip(Skip::DoneBefore, done_before);
+            walker.skipped
         });
         match &workers {
             Workers::Processes(command) => {
@@ -171,13 +181,19 @@ pub fn scan(
                 p.update(&summary, started);
             }
         }
-        failure
+        (failure, walker.join())
     });
     if let Some(p) = progress.as_mut() {
         p.clear();
     }
-    summary.skipped = skipped.into_inner();
+    match walked {
+        Ok(skipped) => summary.merge(&skipped),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
     summary.wall_seconds = started.elapsed().as_secs_f64();
+    summary.shard = options
+        .shard
+        .map(|s| format!("{}/{}", s.index + 1, s.count));
     if let Some(e) = result {
         return Err(Error::io("output", e));
     }
@@ -266,8 +282,8 @@ fn process_timed<D: AsRef<[u8]>>(
     };
     let ext = item.extension();
     let source: Box<dyn MediaSource> = match item.data {
-        ItemData::Failed(why) => {
-            outcome.error = Some(why);
+        ItemData::Failed(failure) => {
+            outcome.failure = Some(failure);
             return outcome;
         }
         ItemData::Bytes(bytes) => {
@@ -280,11 +296,15 @@ fn process_timed<D: AsRef<[u8]>>(
                 Box::new(f)
             }
             Err(e) => {
-                outcome.error = Some(Error::io(&path, e).to_string());
+                outcome.failure = Some(Error::io(&path, e).failure());
                 return outcome;
             }
         },
     };
+    if outcome.bytes == 0 {
+        outcome.failure = Some(Failure::new(FailureKind::Empty, "empty file (0 bytes)"));
+        return outcome;
+    }
     let run = catch_unwind(AssertUnwindSafe(|| {
         identify(index, source, ext.as_deref(), query, limits)
     }));
@@ -293,16 +313,20 @@ fn process_timed<D: AsRef<[u8]>>(
             outcome.seconds = decoded.seconds;
             outcome.found = found;
             outcome.partial = decoded.problem.is_some();
-            outcome.error = decoded.problem;
+            outcome.failure = decoded.problem;
         }
-        Ok(Err(e)) => outcome.error = Some(e.to_string()),
+        Ok(Err(Error::TooShort { seconds, .. })) => {
+            outcome.skipped = Some(Skip::TooShort);
+            outcome.seconds = seconds;
+        }
+        Ok(Err(e)) => outcome.failure = Some(e.failure()),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            outcome.error = Some(Error::DecoderPanic { message }.to_string());
+            outcome.failure = Some(Error::DecoderPanic { message }.failure());
         }
     }
     outcome
@@ -355,19 +379,12 @@ pub fn identify<D: AsRef<[u8]>>(
 /// The progress line on stderr.
 struct Progress {
     last: Instant,
+    /// The dump's size, 0 while unknown.
     total_bytes: std::sync::Arc<AtomicU64>,
 }
 
 impl Progress {
-    fn new(inputs: &[std::path::PathBuf]) -> Self {
-        // Sizing the dump can take a while on millions of files: do it on the side.
-        let total_bytes = std::sync::Arc::new(AtomicU64::new(0));
-        let inputs = inputs.to_vec();
-        let total = total_bytes.clone();
-        std::thread::spawn(move || {
-            let sum: u64 = inputs.iter().map(|p| du(p)).sum();
-            total.store(sum, Ordering::Relaxed);
-        });
+    fn new(total_bytes: std::sync::Arc<AtomicU64>) -> Self {
         Progress {
             last: Instant::now(),
             total_bytes,
@@ -390,13 +407,13 @@ impl Progress {
             String::new()
         };
         eprint!(
-            "\r\x1b[2K{} items, {:.2} h of audio, {:.0}x real time, {:.1} items/s, {} matches, {} errors{eta}",
-            s.items,
+            "\r\x1b[2K{}, {:.2} h of audio, {:.0}x real time, {:.1} items/s, {}, {} failed{eta}",
+            crate::report::count(s.items, "item", "items"),
             s.seconds / 3600.0,
             s.seconds / wall,
             s.items as f64 / wall,
-            s.matches,
-            s.errors
+            crate::report::count(s.matches, "match", "matches"),
+            s.failures()
         );
     }
 
@@ -415,7 +432,8 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-fn du(path: &std::path::Path) -> u64 {
+/// Bytes under `path`, for the progress line (a directory's files summed, links not followed).
+pub fn du(path: &std::path::Path) -> u64 {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => std::fs::read_dir(path)
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| du(&e.path())).sum())
@@ -444,11 +462,12 @@ mod tests {
         };
         std::fs::remove_file(&gone).unwrap();
         let outcome = process_item(&index, item, &QueryParams::default(), &Limits::default());
-        let error = outcome.error.unwrap_or_default();
+        let failure = outcome.failure.unwrap();
         assert!(
-            error.contains("gone.mp3") && error.contains("No such file"),
-            "{error}"
+            failure.message.contains("gone.mp3") && failure.message.contains("No such file"),
+            "{failure}"
         );
+        assert_eq!(failure.kind, FailureKind::Unreadable);
         assert!(outcome.found.is_empty());
     }
 

@@ -1,12 +1,15 @@
 //! Sources: command-line inputs (files, directories, tar, tar.gz, zip) become a stream of
-//! [`Item`]s, each one audio file or archive member.
+//! [`Item`]s, each one audio file or archive member, and every other file is counted as
+//! skipped, by reason ([`Walker::skipped`]).
 //!
 //! Rules, so that a hostile dump cannot hurt the machine or hide items:
-//! - Archives are recognised by content (zip, gzip, tar magic); the extension is a hint.
-//!   Members are read into memory, never extracted, so nothing is written anywhere.
-//! - Inside directories and archives, only files with an audio extension are items (a dump's
-//!   `.json`, `.txt` and `.jpg` side files are skipped silently); a file named on the command
-//!   line is always tried.
+//! - What a file is, its bytes decide ([`Content::sniff`]); the name only spares opening
+//!   files that are plainly something else. An audio extension makes an item, an archive
+//!   extension or none (or an unknown one) gets the file sniffed, and a side file's extension
+//!   (`.json`, `.txt`, `.jpg`, …) gets it counted as not audio unread. A gzip file is a
+//!   `.tar.gz` only if a tar header comes out of it: a gzipped changelog is not audio.
+//!   Archive members are read into memory, never extracted, so nothing is written anywhere.
+//! - A file named on the command line is always tried, whatever its name.
 //! - Symbolic links to files are followed; links to directories are not (no loops).
 //!   FIFOs, sockets and devices are reported and skipped: reading them could block forever.
 //! - A member larger than the item size limit, or whose data ends early, gets an error record.
@@ -18,19 +21,30 @@
 //!   A name that repeats inside one archive is labelled `name #2`, `name #3`… from its second
 //!   occurrence, so that every member has its own record and its own resume key.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::config::Limits;
-use crate::error::{Error, Result};
+use crate::content::{self, Content, SNIFF_BYTES};
+use crate::error::{Error, Failure, FailureKind, Result};
+use crate::report::{Skip, Summary};
 
 /// Extensions of audio files considered inside directories and archives (lower case).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "mp3", "mp2", "mp1", "m4a", "m4b", "mp4", "aac", "flac", "ogg", "oga", "opus", "webm", "mkv",
-    "mka", "wav", "wave", "aif", "aiff", "aifc", "caf", "alac",
+    "mp3", "mp2", "mp1", "mpga", "m4a", "m4b", "mp4", "aac", "flac", "ogg", "oga", "opus", "webm",
+    "weba", "mkv", "mka", "wav", "wave", "aif", "aiff", "aifc", "caf", "alac",
 ];
 const ARCHIVE_EXTENSIONS: &[&str] = &["zip", "pk3", "tar", "tgz", "gz"];
+/// Extensions of files that sit beside audio in dumps and are never opened: metadata, text,
+/// images, checksums.
+const SIDE_EXTENSIONS: &[&str] = &[
+    "json", "jsonl", "txt", "text", "csv", "tsv", "md", "html", "htm", "xml", "nfo", "cue", "log",
+    "pdf", "jpg", "jpeg", "png", "gif", "webp", "bmp", "svg", "ico", "sfv", "md5", "sha1",
+    "sha256", "sig", "asc", "par2", "lrc", "srt", "vtt", "ini", "yaml", "yml", "toml", "py", "sh",
+    "js", "css", "lua", "cfg", "conf", "desktop", "ttf", "otf", "po", "mo",
+];
 
 /// Where an item's bytes are.
 #[derive(Debug)]
@@ -39,8 +53,8 @@ pub enum ItemData {
     File(PathBuf),
     /// An archive member, already read into memory.
     Bytes(Vec<u8>),
-    /// The item could not be read; the scanner reports this error for it.
-    Failed(String),
+    /// The item could not be read; the scanner reports this failure for it.
+    Failed(Failure),
 }
 
 /// One unit of scanning work: a plain file or one archive member.
@@ -56,10 +70,7 @@ pub struct Item {
 impl Item {
     /// The extension of the member or file name, lower case, as a decoding hint.
     pub fn extension(&self) -> Option<String> {
-        let name = self.member.as_deref().unwrap_or(&self.item);
-        Path::new(name)
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        extension(self.member.as_deref().unwrap_or(&self.item))
     }
 
     /// A stable key for resume files and sharding.
@@ -67,30 +78,55 @@ impl Item {
         super::item_key(&self.item, self.member.as_deref())
     }
 
-    fn failed(item: String, member: Option<String>, why: String) -> Self {
+    fn failed(item: String, member: Option<String>, kind: FailureKind, why: String) -> Self {
         Item {
             item,
             member,
-            data: ItemData::Failed(why),
+            data: ItemData::Failed(Failure::new(kind, why)),
         }
     }
 }
 
-/// Whether a directory entry or archive member is looked at: audio, or an archive to open (in a
-/// directory) or report (inside an archive).
-fn is_member_candidate(name: &str) -> bool {
-    is_audio_name(name) || has_extension(name, ARCHIVE_EXTENSIONS)
-}
-
-fn has_extension(name: &str, list: &[&str]) -> bool {
+fn extension(name: &str) -> Option<String> {
     Path::new(name)
         .extension()
-        .is_some_and(|e| list.iter().any(|x| e.eq_ignore_ascii_case(x)))
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
-/// Whether a member or directory entry of this name is scanned.
+/// What a name promises, before any byte is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Audio,
+    Archive,
+    Parquet,
+    /// A side file: metadata, text, an image.
+    Side,
+    /// No extension, or one that says nothing: the bytes decide.
+    Unknown,
+}
+
+fn named(name: &str) -> Named {
+    let Some(ext) = extension(name) else {
+        return Named::Unknown;
+    };
+    let is = |list: &[&str]| list.contains(&ext.as_str());
+    if is(AUDIO_EXTENSIONS) {
+        Named::Audio
+    } else if is(ARCHIVE_EXTENSIONS) {
+        Named::Archive
+    } else if ext == "parquet" {
+        Named::Parquet
+    } else if is(SIDE_EXTENSIONS) {
+        Named::Side
+    } else {
+        Named::Unknown
+    }
+}
+
+/// Whether a member or directory entry of this name is scanned as audio without a look at
+/// its bytes.
 pub fn is_audio_name(name: &str) -> bool {
-    has_extension(name, AUDIO_EXTENSIONS)
+    named(name) == Named::Audio
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,12 +135,6 @@ enum Kind {
     Tar,
     TarGz,
     Other,
-}
-
-fn sniff(path: &Path) -> std::io::Result<Kind> {
-    let mut head = [0u8; 512];
-    let n = read_head(&mut File::open(path)?, &mut head)?;
-    Ok(sniff_head(&head[..n]))
 }
 
 /// Fills `head` as far as the reader allows; returns how many bytes were read.
@@ -120,157 +150,392 @@ fn read_head(r: &mut dyn Read, head: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// What the first bytes of a file say it is.
-fn sniff_head(head: &[u8]) -> Kind {
-    let n = head.len();
-    if n >= 4 && (&head[..4] == b"PK\x03\x04" || &head[..4] == b"PK\x05\x06") {
-        Kind::Zip
-    } else if n >= 2 && head[..2] == [0x1f, 0x8b] {
-        Kind::TarGz
-    } else if n >= 262 && &head[257..262] == b"ustar" {
-        Kind::Tar
-    } else {
-        Kind::Other
+fn archive_kind(content: Content, gzip_holds_tar: impl FnOnce() -> bool) -> Option<Kind> {
+    match content {
+        Content::Zip => Some(Kind::Zip),
+        Content::Tar => Some(Kind::Tar),
+        Content::Gzip if gzip_holds_tar() => Some(Kind::TarGz),
+        _ => None,
     }
 }
 
-/// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
-/// entries sorted by name). `emit` returns `false` to stop early.
-pub fn walk(inputs: &[PathBuf], limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) {
-    walk_selected(inputs, limits, &|_| true, emit);
+/// Walks inputs into items, counting what it passes over.
+pub struct Walker<'a> {
+    limits: &'a Limits,
+    select: &'a dyn Fn(&str) -> bool,
+    /// Files and members not made items, by reason (and not-audio ones by extension).
+    pub skipped: Summary,
 }
 
-/// Like [`walk`], but files and archives whose path `select` rejects are skipped unopened: a
-/// shard does not read the archives that belong to other shards.
-pub fn walk_selected(
-    inputs: &[PathBuf],
-    limits: &Limits,
-    select: &dyn Fn(&str) -> bool,
-    emit: &mut dyn FnMut(Item) -> bool,
-) {
-    for input in inputs {
-        let shown = input.display().to_string();
-        if !visit(input, shown, true, limits, select, emit) {
-            return;
+impl<'a> Walker<'a> {
+    /// A walker whose files and archives are scanned where `select` accepts their path: a
+    /// shard does not open the archives that belong to other shards.
+    pub fn new(limits: &'a Limits, select: &'a dyn Fn(&str) -> bool) -> Self {
+        Walker {
+            limits,
+            select,
+            skipped: Summary::default(),
         }
     }
-}
 
-fn visit(
-    path: &Path,
-    shown: String,
-    named: bool,
-    limits: &Limits,
-    select: &dyn Fn(&str) -> bool,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
-    };
-    let ft = meta.file_type();
-    let directory =
-        ft.is_dir() || (ft.is_symlink() && fs::metadata(path).is_ok_and(|m| m.is_dir()));
-    if !directory && !select(&shown) {
-        return true;
-    }
-    if ft.is_symlink() {
-        match fs::metadata(path) {
-            Ok(target) if target.is_file() => {}
-            Ok(target) if target.is_dir() && named => {
-                return visit_dir(path, &shown, limits, select, emit);
-            }
-            Ok(target) if target.is_dir() => return true,
-            Ok(_) => {
-                return emit(Item::failed(
-                    shown,
-                    None,
-                    "not a regular file (FIFO, socket or device): skipped".into(),
-                ));
-            }
-            Err(e) => {
-                return emit(Item::failed(
-                    shown,
-                    None,
-                    format!("broken symbolic link: {e}"),
-                ));
+    /// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
+    /// entries sorted by name). `emit` returns `false` to stop early; so does this.
+    pub fn walk(
+        &mut self,
+        inputs: impl IntoIterator<Item = PathBuf>,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        for input in inputs {
+            let shown = input.display().to_string();
+            if !self.visit(&input, shown, true, emit) {
+                return false;
             }
         }
-    } else if ft.is_dir() {
-        return visit_dir(path, &shown, limits, select, emit);
-    } else if !ft.is_file() {
-        return emit(Item::failed(
-            shown,
-            None,
-            "not a regular file (FIFO, socket or device): skipped".into(),
-        ));
+        true
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let kind = match sniff(path) {
-        Ok(k) => k,
-        Err(e) => return emit(Item::failed(shown, None, format!("cannot read: {e}"))),
-    };
-    match kind {
-        Kind::Zip | Kind::Tar | Kind::TarGz => match File::open(path) {
-            Ok(f) => read_archive(kind, BufReader::new(f), &shown, limits, emit),
-            Err(e) => emit(Item::failed(shown, None, format!("cannot read: {e}"))),
-        },
-        Kind::Other if named || is_audio_name(&name) => {
-            if meta.len() > limits.max_item_bytes {
-                return emit(Item::failed(shown, None, too_big(meta.len(), limits)));
-            }
-            emit(Item {
-                item: shown,
-                member: None,
-                data: ItemData::File(path.to_path_buf()),
-            })
-        }
-        Kind::Other => true,
-    }
-}
 
-fn visit_dir(
-    path: &Path,
-    shown: &str,
-    limits: &Limits,
-    select: &dyn Fn(&str) -> bool,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    let entries = match fs::read_dir(path) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .collect::<Vec<_>>(),
-        Err(e) => {
-            return emit(Item::failed(
-                shown.to_string(),
-                None,
-                format!("cannot list directory: {e}"),
+    /// Whether a member of this name is worth reading; counts the ones that are not.
+    fn worth_reading(&mut self, name: &str) -> bool {
+        match named(name) {
+            Named::Side => !self.not_audio(name),
+            Named::Parquet => {
+                self.skipped.skip(Skip::Unsupported, 1);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn not_audio(&mut self, name: &str) -> bool {
+        self.skipped.skip(Skip::NotAudio, 1);
+        *self
+            .skipped
+            .not_audio
+            .entry(extension(name).unwrap_or_default())
+            .or_default() += 1;
+        true
+    }
+
+    fn visit(
+        &mut self,
+        path: &Path,
+        shown: String,
+        on_command_line: bool,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        let unreadable =
+            |shown: String, why: String| Item::failed(shown, None, FailureKind::Unreadable, why);
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => return emit(unreadable(shown, format!("cannot read: {e}"))),
+        };
+        let ft = meta.file_type();
+        let target = if ft.is_symlink() {
+            match fs::metadata(path) {
+                Ok(target) => target,
+                Err(e) => return emit(unreadable(shown, format!("broken symbolic link: {e}"))),
+            }
+        } else {
+            meta
+        };
+        if target.is_dir() {
+            // A link to a directory is followed only where it was named: no loops.
+            return if ft.is_dir() || on_command_line {
+                self.visit_dir(path, &shown, emit)
+            } else {
+                true
+            };
+        }
+        if !(self.select)(&shown) {
+            self.skipped.skip(Skip::OtherShard, 1);
+            return true;
+        }
+        if !target.is_file() {
+            return emit(unreadable(
+                shown,
+                "not a regular file (FIFO, socket or device): skipped".into(),
             ));
         }
-    };
-    let mut entries = entries;
-    entries.sort();
-    for entry in entries {
-        let name = entry
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let child = Path::new(shown).join(&name).display().to_string();
-        let is_dir = fs::symlink_metadata(&entry)
-            .map(|m| m.is_dir())
-            .unwrap_or(false);
-        if !is_dir && !is_member_candidate(&name) {
-            continue;
+        let by_name = named(&name);
+        if !on_command_line && by_name == Named::Side {
+            return self.not_audio(&name);
         }
-        if !visit(&entry, child, false, limits, select, emit) {
-            return false;
+        let mut head = [0u8; SNIFF_BYTES];
+        let content = match File::open(path).and_then(|mut f| read_head(&mut f, &mut head)) {
+            Ok(n) => Content::sniff(&head[..n]),
+            Err(e) => return emit(unreadable(shown, format!("cannot read: {e}"))),
+        };
+        let holds_tar =
+            || File::open(path).is_ok_and(|f| content::gzip_holds_tar(BufReader::new(f)));
+        if let Some(kind) = archive_kind(content, holds_tar) {
+            return match File::open(path) {
+                Ok(f) => self.read_archive(kind, BufReader::new(f), &shown, emit),
+                Err(e) => emit(unreadable(shown, format!("cannot read: {e}"))),
+            };
+        }
+        let audio = match content {
+            Content::Parquet if !on_command_line => {
+                self.skipped.skip(Skip::Unsupported, 1);
+                return true;
+            }
+            Content::Gzip => {
+                if !on_command_line {
+                    return self.not_audio(&name);
+                }
+                return emit(Item::failed(
+                    shown,
+                    None,
+                    FailureKind::Unsupported,
+                    "gzip-compressed data that is not a tar archive: not audio".into(),
+                ));
+            }
+            Content::Audio(_) => true,
+            _ => by_name == Named::Audio,
+        };
+        if !audio && !on_command_line {
+            return self.not_audio(&name);
+        }
+        if target.len() > self.limits.max_item_bytes {
+            return emit(Item::failed(
+                shown,
+                None,
+                FailureKind::TooLarge,
+                too_big(target.len(), self.limits),
+            ));
+        }
+        emit(Item {
+            item: shown,
+            member: None,
+            data: ItemData::File(path.to_path_buf()),
+        })
+    }
+
+    fn visit_dir(&mut self, path: &Path, shown: &str, emit: &mut dyn FnMut(Item) -> bool) -> bool {
+        let mut entries = match fs::read_dir(path) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                return emit(Item::failed(
+                    shown.to_string(),
+                    None,
+                    FailureKind::Unreadable,
+                    format!("cannot list directory: {e}"),
+                ));
+            }
+        };
+        entries.sort();
+        for entry in entries {
+            let name = entry
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let child = Path::new(shown).join(&name).display().to_string();
+            if !self.visit(&entry, child, false, emit) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn read_archive<R: Read + Seek>(
+        &mut self,
+        kind: Kind,
+        reader: R,
+        shown: &str,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        match kind {
+            Kind::Zip => self.read_zip(reader, shown, emit),
+            Kind::Tar => self.read_tar(reader, shown, emit),
+            Kind::TarGz => self.read_tar(flate2::read::GzDecoder::new(reader), shown, emit),
+            Kind::Other => emit(Item::failed(
+                shown.to_string(),
+                None,
+                FailureKind::Unsupported,
+                "not a tar, tar.gz or zip archive".into(),
+            )),
         }
     }
-    true
+
+    /// What a member becomes: an item (labelled apart from earlier members of its name), a
+    /// skip (`None`), or a failure.
+    fn member(
+        &mut self,
+        shown: &str,
+        labels: &mut Labels,
+        name: String,
+        data: std::result::Result<Vec<u8>, Failure>,
+    ) -> Option<Item> {
+        let by_name = named(&name);
+        let data = match data {
+            Err(failure) => ItemData::Failed(failure),
+            Ok(bytes) => {
+                let content = Content::sniff(&bytes[..bytes.len().min(SNIFF_BYTES)]);
+                let nested = archive_kind(content, || content::gzip_holds_tar(&bytes[..]))
+                    .is_some()
+                    || by_name == Named::Archive && content != Content::Gzip;
+                if nested {
+                    ItemData::Failed(Failure::new(
+                        FailureKind::Unsupported,
+                        "archive inside an archive: not opened (extract it and scan it on its own)",
+                    ))
+                } else if content == Content::Parquet {
+                    self.skipped.skip(Skip::Unsupported, 1);
+                    return None;
+                } else if by_name == Named::Audio || matches!(content, Content::Audio(_)) {
+                    ItemData::Bytes(bytes)
+                } else {
+                    self.not_audio(&name);
+                    return None;
+                }
+            }
+        };
+        Some(Item {
+            item: shown.to_string(),
+            member: Some(labels.unique(name)),
+            data,
+        })
+    }
+
+    fn read_tar(
+        &mut self,
+        reader: impl Read,
+        shown: &str,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        let damaged =
+            |why: String| Item::failed(shown.to_string(), None, FailureKind::ArchiveDamaged, why);
+        let mut archive = tar::Archive::new(reader);
+        let entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return emit(damaged(format!("unreadable tar: {e}"))),
+        };
+        let mut labels = Labels::default();
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                // A broken header or data running past the end: nothing after it can be trusted.
+                Err(e) => {
+                    return emit(damaged(format!(
+                        "tar archive broken, later members lost: {e}"
+                    )));
+                }
+            };
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if !entry.header().entry_type().is_file() || !self.worth_reading(&name) {
+                continue;
+            }
+            let declared = entry.size();
+            let data = read_member(&mut entry, declared, self.limits);
+            // Only a member over the size limit is skipped cleanly (the tar reader moves past it);
+            // a read error or fewer bytes than declared leave the stream at an unknown place.
+            let stream_lost = match &data {
+                Ok(bytes) => (bytes.len() as u64) < declared,
+                Err(_) => declared <= self.limits.max_item_bytes,
+            };
+            let data = data.and_then(|bytes| match bytes.len() as u64 {
+                n if n < declared => Err(Failure::new(
+                    FailureKind::ArchiveDamaged,
+                    format!("member cut short: {n} of {declared} bytes; later members lost"),
+                )),
+                _ => Ok(bytes),
+            });
+            if let Some(item) = self.member(shown, &mut labels, name, data)
+                && !emit(item)
+            {
+                return false;
+            }
+            if stream_lost {
+                return true;
+            }
+        }
+        true
+    }
+
+    fn read_zip(
+        &mut self,
+        reader: impl Read + Seek,
+        shown: &str,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        let mut archive = match zip::ZipArchive::new(reader) {
+            Ok(a) => a,
+            Err(e) => {
+                return emit(Item::failed(
+                    shown.to_string(),
+                    None,
+                    FailureKind::ArchiveDamaged,
+                    format!("unreadable zip: {e}"),
+                ));
+            }
+        };
+        let mut labels = Labels::default();
+        for i in 0..archive.len() {
+            let (name, data) = match archive.by_index(i) {
+                Ok(mut file) => {
+                    let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+                    if !file.is_file() || !self.worth_reading(&name) {
+                        continue;
+                    }
+                    let declared = file.size();
+                    (name, read_member(&mut file, declared, self.limits))
+                }
+                Err(e) => (
+                    format!("#{i}"),
+                    Err(Failure::new(
+                        FailureKind::ArchiveDamaged,
+                        format!("unreadable zip member: {e}"),
+                    )),
+                ),
+            };
+            if let Some(item) = self.member(shown, &mut labels, name, data)
+                && !emit(item)
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Walks the inputs and calls `emit` with every item (see [`Walker::walk`]).
+pub fn walk(inputs: &[PathBuf], limits: &Limits, emit: &mut dyn FnMut(Item) -> bool) {
+    Walker::new(limits, &|_| true).walk(inputs.iter().cloned(), emit);
+}
+
+/// Walks the members of an archive that is already open (or in memory), recognised by content
+/// as a directory input's archive is: tar, tar.gz or zip. Anything else gets one error record.
+/// `shown` names the archive in the items. Returns `false` when `emit` asked to stop.
+pub fn walk_archive<R: Read + Seek>(
+    mut reader: R,
+    shown: &str,
+    limits: &Limits,
+    emit: &mut dyn FnMut(Item) -> bool,
+) -> bool {
+    let mut walker = Walker::new(limits, &|_| true);
+    let mut head = [0u8; SNIFF_BYTES];
+    let kind = read_head(&mut reader, &mut head).and_then(|n| {
+        let content = Content::sniff(&head[..n]);
+        reader.rewind()?;
+        let kind = archive_kind(content, || content::gzip_holds_tar(&mut reader));
+        reader.rewind()?;
+        Ok(kind.unwrap_or(Kind::Other))
+    });
+    match kind {
+        Ok(kind) => walker.read_archive(kind, reader, shown, emit),
+        Err(e) => emit(Item::failed(
+            shown.to_string(),
+            None,
+            FailureKind::Unreadable,
+            format!("cannot read: {e}"),
+        )),
+    }
 }
 
 fn too_big(size: u64, limits: &Limits) -> String {
@@ -288,189 +553,53 @@ fn read_member(
     r: &mut dyn Read,
     declared: u64,
     limits: &Limits,
-) -> std::result::Result<Vec<u8>, String> {
+) -> std::result::Result<Vec<u8>, Failure> {
     let limit = limits.max_item_bytes;
     if declared > limit {
-        return Err(too_big(declared, limits));
+        return Err(Failure::new(
+            FailureKind::TooLarge,
+            too_big(declared, limits),
+        ));
     }
     let mut buf = Vec::with_capacity(declared.min(64 << 20) as usize);
-    r.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("member data unreadable: {e}"))?;
+    r.take(limit + 1).read_to_end(&mut buf).map_err(|e| {
+        Failure::new(
+            FailureKind::ArchiveDamaged,
+            format!("member data unreadable: {e}"),
+        )
+    })?;
     if buf.len() as u64 > limit {
-        return Err(format!(
-            "member expands past the {limit}-byte item limit (a compression bomb?)"
+        return Err(Failure::new(
+            FailureKind::TooLarge,
+            format!("member expands past the {limit}-byte item limit (a compression bomb?)"),
         ));
     }
     Ok(buf)
 }
 
-/// The member labels given out in one archive, to tell repeated names apart.
+/// The member labels given out in one archive, to tell repeated names apart. Each name keeps
+/// the last number it was given, so labelling n members of one name costs O(n), not O(n²).
 #[derive(Default)]
-struct Labels(std::collections::HashSet<String>);
+struct Labels {
+    used: HashSet<String>,
+    last: HashMap<String, u32>,
+}
 
 impl Labels {
     fn unique(&mut self, name: String) -> String {
-        let mut label = name.clone();
-        let mut n = 1;
-        while self.0.contains(&label) {
-            n += 1;
-            label = format!("{name} #{n}");
+        if self.used.insert(name.clone()) {
+            return name;
         }
-        self.0.insert(label.clone());
-        label
-    }
-}
-
-fn member_item(shown: &str, name: String, data: std::result::Result<Vec<u8>, String>) -> Item {
-    let data = match data {
-        Ok(bytes) if has_extension(&name, ARCHIVE_EXTENSIONS) => {
-            drop(bytes);
-            ItemData::Failed("archive inside an archive: not opened".into())
-        }
-        Ok(bytes) => ItemData::Bytes(bytes),
-        Err(why) => ItemData::Failed(why),
-    };
-    Item {
-        item: shown.to_string(),
-        member: Some(name),
-        data,
-    }
-}
-
-/// Walks the members of an archive that is already open (or in memory), recognised by content
-/// as a directory input's archive is: tar, tar.gz or zip. Anything else gets one error record.
-/// `shown` names the archive in the items. Returns `false` when `emit` asked to stop.
-pub fn walk_archive<R: Read + Seek>(
-    mut reader: R,
-    shown: &str,
-    limits: &Limits,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    let mut head = [0u8; 512];
-    let kind = read_head(&mut reader, &mut head)
-        .and_then(|n| reader.rewind().map(|()| sniff_head(&head[..n])));
-    match kind {
-        Ok(kind) => read_archive(kind, reader, shown, limits, emit),
-        Err(e) => emit(Item::failed(
-            shown.to_string(),
-            None,
-            format!("cannot read: {e}"),
-        )),
-    }
-}
-
-fn read_archive<R: Read + Seek>(
-    kind: Kind,
-    reader: R,
-    shown: &str,
-    limits: &Limits,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    match kind {
-        Kind::Zip => read_zip(reader, shown, limits, emit),
-        Kind::Tar => read_tar(reader, shown, limits, emit),
-        Kind::TarGz => read_tar(flate2::read::GzDecoder::new(reader), shown, limits, emit),
-        Kind::Other => emit(Item::failed(
-            shown.to_string(),
-            None,
-            "not a tar, tar.gz or zip archive".into(),
-        )),
-    }
-}
-
-fn read_tar(
-    reader: impl Read,
-    shown: &str,
-    limits: &Limits,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    let mut archive = tar::Archive::new(reader);
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(e) => {
-            return emit(Item::failed(
-                shown.to_string(),
-                None,
-                format!("unreadable tar: {e}"),
-            ));
-        }
-    };
-    let mut labels = Labels::default();
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                // A broken header or data running past the end: nothing after it can be trusted.
-                return emit(Item::failed(
-                    shown.to_string(),
-                    None,
-                    format!("tar archive broken, later members lost: {e}"),
-                ));
+        let n = self.last.entry(name.clone()).or_insert(1);
+        loop {
+            *n += 1;
+            // A member may itself be named `a.mp3 #2`: that label is taken, try the next.
+            let label = format!("{name} #{n}");
+            if self.used.insert(label.clone()) {
+                return label;
             }
-        };
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if !entry.header().entry_type().is_file() || !is_member_candidate(&name) {
-            continue;
-        }
-        let declared = entry.size();
-        let data = read_member(&mut entry, declared, limits);
-        // Only a member over the size limit is skipped cleanly (the tar reader moves past it);
-        // a read error or fewer bytes than declared leave the stream at an unknown place.
-        let stream_lost = match &data {
-            Ok(bytes) => (bytes.len() as u64) < declared,
-            Err(_) => declared <= limits.max_item_bytes,
-        };
-        let data = data.and_then(|bytes| match bytes.len() as u64 {
-            n if n < declared => Err(format!(
-                "member cut short: {n} of {declared} bytes; later members lost"
-            )),
-            _ => Ok(bytes),
-        });
-        if !emit(member_item(shown, labels.unique(name), data)) {
-            return false;
-        }
-        if stream_lost {
-            return true;
         }
     }
-    true
-}
-
-fn read_zip(
-    reader: impl Read + Seek,
-    shown: &str,
-    limits: &Limits,
-    emit: &mut dyn FnMut(Item) -> bool,
-) -> bool {
-    let mut archive = match zip::ZipArchive::new(reader) {
-        Ok(a) => a,
-        Err(e) => {
-            return emit(Item::failed(
-                shown.to_string(),
-                None,
-                format!("unreadable zip: {e}"),
-            ));
-        }
-    };
-    let mut labels = Labels::default();
-    for i in 0..archive.len() {
-        let (name, data) = match archive.by_index(i) {
-            Ok(mut file) => {
-                let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-                if !file.is_file() || !is_member_candidate(&name) {
-                    continue;
-                }
-                let declared = file.size();
-                (name, read_member(&mut file, declared, limits))
-            }
-            Err(e) => (format!("#{i}"), Err(format!("unreadable zip member: {e}"))),
-        };
-        if !emit(member_item(shown, labels.unique(name), data)) {
-            return false;
-        }
-    }
-    true
 }
 
 /// Reads a plain file item, refusing files over the size limit (they may have grown since listed).
@@ -500,7 +629,7 @@ mod tests {
             let what = match item.data {
                 ItemData::File(_) => "file".to_string(),
                 ItemData::Bytes(b) => format!("{} bytes", b.len()),
-                ItemData::Failed(why) => format!("failed: {why}"),
+                ItemData::Failed(why) => format!("failed: {}", why.message),
             };
             out.push((item.item, item.member, what));
             true
@@ -562,7 +691,7 @@ mod tests {
             },
         );
         assert!(
-            matches!(&not_archive[..], [ItemData::Failed(why)] if why.contains("not a tar")),
+            matches!(&not_archive[..], [ItemData::Failed(why)] if why.message.contains("not a tar")),
             "{not_archive:?}"
         );
     }
@@ -570,20 +699,18 @@ mod tests {
     #[test]
     fn rejected_paths_are_not_opened() {
         let mut items = Vec::new();
-        walk_selected(
-            &[PathBuf::from("testdata/dump")],
-            &Limits::default(),
-            &|p| !p.ends_with(".tar"),
-            &mut |item| {
-                items.push(item.item);
-                true
-            },
-        );
+        let limits = Limits::default();
+        let mut walker = Walker::new(&limits, &|p| !p.ends_with(".tar"));
+        walker.walk([PathBuf::from("testdata/dump")], &mut |item| {
+            items.push(item.item);
+            true
+        });
         assert!(
             !items.iter().any(|i| i.ends_with("shard-000000.tar")),
             "{items:?}"
         );
         assert!(items.iter().any(|i| i.ends_with("shard-000001.tar.gz")));
+        assert_eq!(walker.skipped.skipped[&Skip::OtherShard], 1);
     }
 
     #[test]
@@ -702,7 +829,10 @@ mod tests {
             .find(|i| i.member.as_deref() == Some("bomb.mp3"))
             .unwrap();
         match &bomb.data {
-            ItemData::Failed(why) => assert!(why.contains("limit"), "{why}"),
+            ItemData::Failed(why) => {
+                assert!(why.message.contains("limit"), "{why}");
+                assert_eq!(why.kind, FailureKind::TooLarge);
+            }
             other => panic!("the bomb was read: {other:?}"),
         }
         // Nothing was written next to the archive: names are labels, never paths.

@@ -172,8 +172,8 @@ impl Slot {
         // cannot answer.
         let mut file_path = None;
         let (file, payload) = match item.data {
-            ItemData::Failed(why) => {
-                outcome.error = Some(why);
+            ItemData::Failed(failure) => {
+                outcome.failure = Some(failure);
                 return outcome;
             }
             ItemData::Bytes(bytes) => {
@@ -199,7 +199,7 @@ impl Slot {
                 if let Some(path) = file_path {
                     outcome.bytes = std::fs::metadata(path).map_or(0, |m| m.len());
                 }
-                outcome.error = Some(e.to_string());
+                outcome.failure = Some(e.failure());
                 outcome.processing_seconds = started.elapsed().as_secs_f64();
                 outcome
             }

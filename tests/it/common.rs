@@ -75,10 +75,27 @@ pub fn truth() -> Vec<Truth> {
         .collect()
 }
 
+/// The records of a JSON Lines output: matches and errors, without the summary that ends it.
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    all_json_lines(text)
+        .into_iter()
+        .filter(|v| v.get("summary").is_none())
+        .collect()
+}
+
+pub fn all_json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
+}
+
+/// The summary record that ends a JSON Lines output (it must be the last line).
+pub fn summary(text: &str) -> serde_json::Value {
+    let last = text.lines().last().expect("an output");
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    v.get("summary")
+        .unwrap_or_else(|| panic!("the last line is no summary: {last}"))
+        .clone()
 }
 
 /// The item path as the scanner prints it for an item of the shipped dump.
