@@ -583,16 +583,20 @@ fn read_member(
 struct Labels {
     used: HashSet<String>,
     last: HashMap<String, u32>,
+    /// Labels tried, for the test that holds this linear.
+    tried: u64,
 }
 
 impl Labels {
     fn unique(&mut self, name: String) -> String {
+        self.tried += 1;
         if self.used.insert(name.clone()) {
             return name;
         }
         let n = self.last.entry(name.clone()).or_insert(1);
         loop {
             *n += 1;
+            self.tried += 1;
             // A member may itself be named `a.mp3 #2`: that label is taken, try the next.
             let label = format!("{name} #{n}");
             if self.used.insert(label.clone()) {
@@ -782,6 +786,24 @@ mod tests {
             .map(|(m, b)| (m.to_string(), b.to_string()))
             .collect();
         assert_eq!(members, expected);
+    }
+
+    #[test]
+    fn labelling_many_members_of_one_name_tries_each_label_about_once() {
+        let mut labels = Labels::default();
+        let n = 16_000;
+        let mut seen = HashSet::new();
+        // A member literally named like a generated label must not collide either.
+        assert_eq!(labels.unique("a.mp3 #3".into()), "a.mp3 #3");
+        for _ in 0..n {
+            assert!(seen.insert(labels.unique("a.mp3".into())));
+        }
+        assert!(seen.contains("a.mp3 #16001") && seen.contains("a.mp3 #2"));
+        assert!(
+            labels.tried <= 2 * n + 2,
+            "{} tries for {n} members",
+            labels.tried
+        );
     }
 
     #[test]

@@ -20,10 +20,11 @@
 //!   member's bytes, or a plain file's path as raw OS bytes);
 //! - child → parent, per item: `u32` length, JSON [`Outcome`].
 //!
-//! For tests, a child reads `EARMARK_TEST_FAULT=<kind>:<text>[,<kind>:<text>...]` from its
-//! environment and misbehaves on items whose key contains `<text>`: `hang` sleeps forever,
-//! `abort` aborts the process, `hog` allocates until its memory limit stops it. The tests use this to prove the
-//! parent's recovery on real child processes; nothing else sets it.
+//! Built with the `fault-injection` feature (test builds only), a child reads
+//! `EARMARK_TEST_FAULT=<kind>:<text>[,<kind>:<text>...]` from its environment and misbehaves
+//! on items whose key contains `<text>`: `hang` sleeps forever, `abort` aborts the process,
+//! `hog` allocates until its memory limit stops it. The tests use this to prove the parent's
+//! recovery on real child processes; a binary built for users has no such code.
 
 use std::ffi::OsString;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -90,6 +91,7 @@ pub fn serve(index_path: &Path, input: impl Read, output: impl Write) -> Result<
     })?;
     confine(config.limits.item_memory_bytes)?;
     let index = Index::open(index_path)?;
+    #[cfg(feature = "fault-injection")]
     let faults = Faults::from_env();
     // The parent reports panics as error records; the default hook would print them as well.
     std::panic::set_hook(Box::new(|_| {}));
@@ -117,6 +119,7 @@ pub fn serve(index_path: &Path, input: impl Read, output: impl Write) -> Result<
             member: request.member,
             data,
         };
+        #[cfg(feature = "fault-injection")]
         faults.inject(&item.key());
         let outcome = process_item(&index, item, &config.query, &config.limits);
         write_frame(&mut output, &serde_json::to_vec(&outcome).map_err(json)?).map_err(protocol)?;
@@ -470,8 +473,10 @@ fn confine(_bytes: u64) -> Result<()> {
 }
 
 /// Test-only misbehaviour, read from `EARMARK_TEST_FAULT` (see the module documentation).
+#[cfg(feature = "fault-injection")]
 struct Faults(Vec<(String, String)>);
 
+#[cfg(feature = "fault-injection")]
 impl Faults {
     fn from_env() -> Self {
         let spec = std::env::var("EARMARK_TEST_FAULT").unwrap_or_default();

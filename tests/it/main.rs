@@ -9,5 +9,7 @@ mod isolation;
 mod lying_headers;
 mod repeats;
 mod resume;
+mod safety;
 mod scan;
 mod stress;
+mod tolerance;
