@@ -87,6 +87,7 @@ struct Tally {
 pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
     let started = Instant::now();
     let limits = args.limits.limits();
+    super::inputs_exist(&args.inputs)?;
     let appending = args.append && args.output.exists();
     if appending {
         output::not_read(&args.output, None, &args.inputs)?;

@@ -132,6 +132,15 @@ impl OpenList {
     }
 }
 
+/// Fails on the first named input that does not exist: a mistyped path is the command's
+/// mistake, not a failed item (a path in a `--files-from` list that is gone is one).
+pub fn inputs_exist(inputs: &[PathBuf]) -> anyhow::Result<()> {
+    for input in inputs {
+        std::fs::symlink_metadata(input).map_err(|e| crate::Error::io(input, e))?;
+    }
+    Ok(())
+}
+
 #[cfg(unix)]
 fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     use std::os::unix::ffi::OsStringExt;

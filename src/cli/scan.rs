@@ -193,6 +193,7 @@ pub struct Job<'a> {
 impl Job<'_> {
     /// Opens and checks the index, claims the output, scans into it, and prints the summary.
     pub fn run(self) -> anyhow::Result<Status> {
+        super::inputs_exist(self.inputs)?;
         let index = Index::open(self.index)?;
         index.check_tables()?;
         if let Some(path) = self.output

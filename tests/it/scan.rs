@@ -276,13 +276,25 @@ fn query_prints_for_a_person_and_exit_codes_say_what_happened() {
         "--index",
         index.to_str().unwrap(),
     ]);
-    // A file that cannot be read is a failed item, not a fatal error: nothing found, exit 1;
-    // with --strict, 3.
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&bad.stdout).contains("nonexistent.mp3: error: cannot read"));
+    // A mistyped path is the command's mistake: fatal, and said at once.
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("nonexistent.mp3: No such file or directory"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // A file that cannot be decoded is a failed item: nothing found, exit 1; with --strict, 3.
+    let garbage = testdata("dump/broken/garbage.mp3");
+    let failed = run(&[
+        "query",
+        garbage.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
     let strict = run(&[
         "query",
-        "nonexistent.mp3",
+        garbage.to_str().unwrap(),
         "--index",
         index.to_str().unwrap(),
         "--strict",
