@@ -4,9 +4,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use earmark::audio::{self, resample::MonoResampler};
-use earmark::config::{Limits, QueryParams};
 use earmark::fingerprint::{Density, Fingerprinter, fingerprint};
 use earmark::matcher::Matcher;
+use earmark::{Limits, QueryParams};
 
 mod common;
 

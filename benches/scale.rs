@@ -8,8 +8,8 @@
 //! details agree as in a real index; real hashes are skewed, so real buckets are fuller.
 //! Warm latencies come from `EARMARK_SCALE_ROUNDS` (default 20) passes over the 15 clips.
 //! `EARMARK_SCALE_COLD=N` also times N queries each starting with the index evicted from the
-//! page cache (as when it is far larger than memory): probes in arrival order (the default),
-//! sorted and swept, and sorted with the kernel's read-ahead on.
+//! page cache (as when it is far larger than memory), without and with the kernel's
+//! read-ahead. `EARMARK_SCALE_TUNE` sets tuning settings (below).
 //! The five real catalogue tracks are added, so queries (the shipped dump's clips) find matches.
 //! `EARMARK_SCALE_KEEP=<dir>` keeps each index as `<dir>/scale-<postings>.earmark`, so that a
 //! real catalogue can be added to it (`earmark index --append`) and ground truth scored against
@@ -28,13 +28,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use earmark::audio;
-use earmark::config::{FingerprintParams, Limits, QueryParams};
-use earmark::fingerprint::{
-    Density, Hash, HashLayout, Keyed, Landmark, catalogue_track, fingerprint,
-};
-use earmark::index::format::PeakCode;
+use earmark::codec::{Hash, Keyed, PeakCode};
+use earmark::fingerprint::{Density, HashLayout, Landmark, fingerprint};
+use earmark::index::catalogue::fingerprint_track;
 use earmark::index::{Index, IndexBuilder, TrackEntry};
 use earmark::matcher::Matcher;
+use earmark::{FingerprintParams, Limits, QueryParams};
 use memmap2::Advice;
 
 /// Postings per synthetic track: about four minutes at the default density.
@@ -123,17 +122,17 @@ fn real_tracks(params: &FingerprintParams) -> Vec<(TrackEntry, Vec<Keyed>, Vec<P
     ]
     .iter()
     .map(|name| {
-        let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
-        let (samples, _) =
-            audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
-        let (keyed, peaks, frames) = catalogue_track(&samples, params);
+        let path = Path::new("testdata/catalogue").join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let ext = path.extension().and_then(|e| e.to_str());
+        let track = fingerprint_track(bytes, ext, params, &Limits::default()).unwrap();
         let entry = TrackEntry {
             id: (*name).into(),
             external_id: String::new(),
-            frames: frames as u32,
-            source: 0,
+            frames: track.frames,
+            source: track.source,
         };
-        (entry, keyed, peaks)
+        (entry, track.hashes, track.peaks)
     })
     .collect()
 }
@@ -199,34 +198,19 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(2048);
     let params = FingerprintParams::default();
-    // EARMARK_SCALE_QUERY="peaks per second,fanout,probe margin[,fourth peak above[,fourth
-    // peak candidates[,ratio jitter[,dense layer peaks per second]]]]" changes the query
-    // density (and how common a triplet must be before only its fourth peaks are read, how
-    // many the query offers, the ratio jitter, and the dense layer: 0 for none); several
-    // settings separated by ';' are timed on one build, a row each.
-    let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_QUERY") {
+    // EARMARK_SCALE_TUNE="key=value,key=value;key=value" times the query with tuning
+    // settings (as `earmark scan --tune` takes them: `earmark scan --help-tuning`); each
+    // ';'-separated set is timed on the same build, a row each.
+    let specs: Vec<(String, QueryParams)> = match std::env::var("EARMARK_SCALE_TUNE") {
         Ok(list) => list
             .split(';')
             .map(|spec| {
-                let v: Vec<f32> = spec.split(',').map(|x| x.trim().parse().unwrap()).collect();
-                let q = QueryParams {
-                    peaks_per_second: v[0],
-                    fanout: v[1] as u32,
-                    probe_margin: v[2],
-                    fourth_peak_above: v
-                        .get(3)
-                        .map_or(QueryParams::default().fourth_peak_above, |&a| a as u64),
-                    fourth_peak_candidates: v
-                        .get(4)
-                        .map_or(QueryParams::default().fourth_peak_candidates, |&c| c as u32),
-                    ratio_jitter_frames: v
-                        .get(5)
-                        .map_or(QueryParams::default().ratio_jitter_frames, |&j| j),
-                    dense_peaks_per_second: v
-                        .get(6)
-                        .map_or(QueryParams::default().dense_peaks_per_second, |&d| d),
-                    ..QueryParams::default()
-                };
+                let mut q = QueryParams::default();
+                for setting in spec.split(',').filter(|s| !s.trim().is_empty()) {
+                    let (key, value) = setting.split_once('=').expect("key=value");
+                    q.set(key.trim(), value.trim().parse().expect("a number"))
+                        .unwrap();
+                }
                 (spec.trim().to_string(), q)
             })
             .collect(),
@@ -258,8 +242,7 @@ fn main() {
         .unwrap_or(0);
     println!(
         "query | postings | tracks | build s | peak RSS MB | spilled runs | file MB | bytes/posting | \
-         warm p50 ms | warm p99 ms | warm p50, sorted probes | cold p50 | cold p50, sorted | \
-         cold p50, sorted + read-ahead"
+         warm p50 ms | warm p99 ms | cold p50 | cold p50, read-ahead"
     );
     for &n in &sizes {
         let dir = tempfile::tempdir_in(
@@ -306,28 +289,13 @@ fn main() {
         let peak = peak_rss_mb();
         let rounds = if quick { 1 } else { warm_rounds };
         for ((name, query), clips) in specs.iter().zip(&clip_sets) {
-            let query = *query;
             let index = Index::open(&path).unwrap();
-            let (sorted, unsorted) = (
-                QueryParams {
-                    probe_batch: 1 << 16,
-                    ..query
-                },
-                QueryParams {
-                    probe_batch: 1,
-                    ..query
-                },
-            );
-            let warm = |q: &QueryParams| {
-                let mut latencies = Vec::new();
-                for _ in 0..rounds {
-                    for clip in clips {
-                        latencies.push(time_query(&index, q, clip));
-                    }
+            let mut warm = Vec::new();
+            for _ in 0..rounds {
+                for clip in clips {
+                    warm.push(time_query(&index, query, clip));
                 }
-                latencies
-            };
-            let (warm_sorted, warm_unsorted) = (warm(&sorted), warm(&unsorted));
+            }
             drop(index);
             // Cold: each query starts with none of the index in the page cache, as when the index
             // is far larger than memory.
@@ -342,18 +310,16 @@ fn main() {
                 latencies
             };
             println!(
-                "{name} | {} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {}",
+                "{name} | {} | {} | {build:.1} | {peak:.0} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {}",
                 stats.postings,
                 stats.tracks,
                 stats.runs,
                 stats.bytes as f64 / 1e6,
                 stats.bytes as f64 / stats.postings as f64,
-                percentile(&warm_unsorted, 0.5),
-                percentile(&warm_unsorted, 0.99),
-                percentile(&warm_sorted, 0.5),
-                cold_p50(cold(&unsorted, Advice::Random)),
-                cold_p50(cold(&sorted, Advice::Random)),
-                cold_p50(cold(&sorted, Advice::Normal)),
+                percentile(&warm, 0.5),
+                percentile(&warm, 0.99),
+                cold_p50(cold(query, Advice::Random)),
+                cold_p50(cold(query, Advice::Normal)),
             );
         }
     }

@@ -13,7 +13,7 @@
 # postings) times fewer postings in all; and it spreads them over POSTINGS / 10,000 tracks of
 # four minutes, as many as the large catalogue would have. Whole songs of the subset (from
 # truth-whole.tsv and truth-whole-hard.tsv, and the 15 songs not in the catalogue) then meet the
-# chance hits of a POSTINGS catalogue. `--common-hash-share` is raised by f, so that the same
+# chance hits of a POSTINGS catalogue. `common_hash_share` is raised by f, so that the same
 # triplets are skipped as common. Not emulated: an index file f times larger than this one (here
 # it stays in the page cache), the other songs' keys (the 15 not in the catalogue meet fewer
 # chance postings than they would), and the peak check of chance lines (synthetic tracks have
@@ -21,7 +21,8 @@
 #
 # Needs OUT_DIR as scripts/bench-at-scale.sh leaves it (truth-whole.tsv, truth-whole-hard.tsv).
 # Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 8.6 GB at
-# 1e10; delete it when done), and a table per --key-sample of KEY_SAMPLES (default "64 8").
+# 1e10; delete it when done), and a table per key sample of KEY_SAMPLES (default "64 8"), with
+# the songs profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath "${1:-bench-corpus}")
@@ -54,7 +55,7 @@ n=$(awk -v p="$postings" -v f="$f" 'BEGIN { printf "%d", p / f }')
 per_track=$(awk -v f="$f" 'BEGIN { printf "%d", 10000 / f }')
 share=$(awk -v f="$f" 'BEGIN { printf "%.3g", 5e-5 * f }')
 echo "emulating $postings postings: subset holds 1/$f of the catalogue's; $n synthetic postings," \
-  "$per_track a track; --common-hash-share $share" | tee "$dir/setup.txt"
+  "$per_track a track; common_hash_share $share" | tee "$dir/setup.txt"
 
 # ---- The synthetic index, with the whole catalogue appended.
 index="$dir/scale-$n.earmark"
@@ -80,8 +81,9 @@ for k in $key_samples; do
   for set in whole whole-hard; do
     # Query paths in the truth files are relative to OUT_DIR.
     sed "2,\$s|^|$out/|" "$dir/truth-$set.tsv" > "$dir/truth-$set-abs.tsv"
-    "$earmark" eval "$dir/truth-$set-abs.tsv" --index "$index" --key-sample "$k" \
-      --common-hash-share "$share" --answers "$dir/answers-$set-k$k.tsv" |
+    "$earmark" eval "$dir/truth-$set-abs.tsv" --index "$index" --profile songs \
+      --tune "key_sample=$k" --tune "common_hash_share=$share" \
+      --answers "$dir/answers-$set-k$k.tsv" |
       tee "$dir/eval-$set-k$k.txt" || true
   done
 done

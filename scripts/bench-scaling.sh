@@ -7,7 +7,7 @@
 # Each run scans the dump 2 x jobs times over (the directory is passed repeatedly), so every
 # run keeps its workers busy for a similar time. EARMARK points at the binary (default
 # target/release/earmark, built if missing); ISOLATIONS lists the isolations to run (default
-# "process thread"); SCAN_ARGS adds scan options (for example "--key-sample 64"). Prints one
+# "process thread"); SCAN_ARGS adds scan options (for example "--profile songs"). Prints one
 # Markdown row per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,17 +15,23 @@
 
 pub mod audio;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod eval;
 pub mod fingerprint;
 pub mod index;
+pub mod limits;
 pub mod matcher;
 pub mod output;
 pub mod report;
 pub mod scan;
 #[cfg(test)]
 mod test_support;
+pub mod tuning;
 
-pub use config::{FingerprintParams, Limits, QueryParams};
+pub use config::FingerprintParams;
 pub use error::{Error, Result};
+pub use limits::Limits;
+pub use tuning::{Profile, QueryParams};

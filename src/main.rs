@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Asked for on its own, before the arguments a scan needs are checked.
+    if std::env::args_os().any(|a| a == "--help-tuning") {
+        print!("{}", earmark::tuning::reference());
+        return ExitCode::SUCCESS;
+    }
     let cli = earmark::cli::Cli::parse();
     match earmark::cli::run(cli) {
         Ok(status) => ExitCode::from(status.exit_code()),

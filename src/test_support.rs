@@ -82,14 +82,16 @@ pub fn index_of(
     use crate::index::{Index, IndexBuilder, TrackEntry};
     let mut builder = IndexBuilder::new(params, 1 << 30, path.with_extension("runs")).unwrap();
     for (id, audio) in tracks {
-        let (keyed, peaks, frames) = crate::fingerprint::catalogue_track(audio, &params);
+        let track = crate::index::catalogue::fingerprint_samples(audio, &params);
         let entry = TrackEntry {
             id: (*id).into(),
             external_id: String::new(),
-            frames: frames as u32,
+            frames: track.frames,
             source: 0,
         };
-        builder.add_track(entry, &keyed, &peaks).unwrap();
+        builder
+            .add_track(entry, &track.hashes, &track.peaks)
+            .unwrap();
     }
     builder.finish(path).unwrap();
     Index::open(path).unwrap()

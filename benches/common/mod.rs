@@ -3,10 +3,9 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use earmark::audio;
-use earmark::config::{FingerprintParams, Limits};
-use earmark::fingerprint::catalogue_track;
+use earmark::index::catalogue::fingerprint_track;
 use earmark::index::{Index, IndexBuilder, TrackEntry};
+use earmark::{FingerprintParams, Limits};
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::formats::probe::Hint;
@@ -48,7 +47,7 @@ pub fn decode_only(bytes: &[u8]) -> f32 {
     acc
 }
 
-/// The shipped catalogue (testdata/catalogue), indexed with today's format and defaults.
+/// The shipped catalogue (testdata/catalogue), indexed as `earmark index` indexes it.
 pub fn catalogue_index(dir: &Path) -> Index {
     let params = FingerprintParams::default();
     let mut builder = IndexBuilder::new(params, 1 << 28, dir.join("runs")).unwrap();
@@ -59,17 +58,19 @@ pub fn catalogue_index(dir: &Path) -> Index {
         "ufoai/psymong.mp3",
         "ufoai/basrah.mp3",
     ] {
-        let bytes = std::fs::read(Path::new("testdata/catalogue").join(name)).unwrap();
-        let (samples, _) =
-            audio::decode_to_vec(&bytes, None, params.sample_rate, &Limits::default()).unwrap();
-        let (hashes, peaks, frames) = catalogue_track(&samples, &params);
+        let path = Path::new("testdata/catalogue").join(name);
+        let ext = path.extension().and_then(|e| e.to_str());
+        let bytes = std::fs::read(&path).unwrap();
+        let track = fingerprint_track(bytes, ext, &params, &Limits::default()).unwrap();
         let entry = TrackEntry {
             id: name.into(),
             external_id: String::new(),
-            frames: frames as u32,
-            source: 0,
+            frames: track.frames,
+            source: track.source,
         };
-        builder.add_track(entry, &hashes, &peaks).unwrap();
+        builder
+            .add_track(entry, &track.hashes, &track.peaks)
+            .unwrap();
     }
     let path = dir.join("bench.earmark");
     builder.finish(&path).unwrap();

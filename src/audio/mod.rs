@@ -24,8 +24,8 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::config::Limits;
 use crate::error::{Error, Failure, FailureKind, Result};
+use crate::limits::Limits;
 use opus::OpusStream;
 use resample::MonoResampler;
 

@@ -209,7 +209,7 @@ impl MediaSource for Spliced<'_> {
 mod tests {
     use super::*;
     use crate::audio::decode_to_vec;
-    use crate::config::Limits;
+    use crate::limits::Limits;
 
     /// A 16-bit mono WAV of `seconds` at 8 kHz with the RIFF and data sizes given, and
     /// `after` appended.

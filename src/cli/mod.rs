@@ -23,7 +23,8 @@ use std::sync::Mutex;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Limits, QueryParams};
+use crate::limits::Limits;
+use crate::tuning::{Profile, QueryParams};
 
 /// What a finished command reports to `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,182 +260,87 @@ impl IsolationArgs {
     }
 }
 
-/// Query-time matching settings.
-#[derive(Args, Debug, Clone)]
+/// What a scan looks for: a profile, the few knobs a person sets, and tuning for experts.
+#[derive(Args, Debug, Clone, Default)]
 pub struct MatchArgs {
-    /// Hits on one time line needed to report a match whose pitch, tempo or speed changed
-    /// (twice as many when pitch and tempo changed independently).
-    #[arg(long, default_value_t = QueryParams::default().min_inliers)]
-    pub min_score: u32,
-    /// Hits on one time line needed to report an unchanged copy (speed 1, pitch 0); never more
-    /// than --min-score.
-    #[arg(long, default_value_t = QueryParams::default().min_inliers_unchanged)]
-    pub min_score_unchanged: u32,
-    /// Distinct pitches (quarter semitones) among the query peaks a match rests on: fewer is a
-    /// repeated note or two lining up with another such figure, not a copy (1: no such rule).
-    #[arg(long, default_value_t = QueryParams::default().min_pitches)]
-    pub min_pitches: u32,
-    /// Where the index stores its tracks' peaks: hits on one time line that make a candidate
-    /// worth checking against them (twice as many when pitch and tempo changed independently;
-    /// one fewer, at least 2, for an unchanged copy when every key is read, whose line is
-    /// searched on its own odds) [default: 3, or 4 with --key-sample above 1]
+    /// What the dump holds: `clips` (clips and anything modified), `songs` (whole songs against
+    /// a very large catalogue: about 8 times less matching, damaged copies shorter than a minute
+    /// or two may be missed), `fast` (clips, without looking under a louder voice).
+    #[arg(long, value_enum, default_value_t = Profile::Clips)]
+    pub profile: Profile,
+    /// Largest pitch shift searched for, in semitones [default: 2.5].
+    #[arg(long, value_name = "SEMITONES")]
+    pub max_pitch: Option<f64>,
+    /// Largest speed or tempo change searched for, as a fraction: 0.1 is ±10 % [default: 0.1].
+    #[arg(long, value_name = "FRACTION")]
+    pub max_tempo: Option<f64>,
+    /// How sure a match must be: an unrelated recording would match as well less than once in
+    /// 10^N tries [default: 7].
+    #[arg(long, value_name = "N")]
+    pub strictness: Option<f64>,
+    /// Settings for experts, from a TOML file of `key = value` lines (see --help-tuning).
+    #[arg(long, value_name = "FILE")]
+    pub tuning: Option<PathBuf>,
+    /// One setting for experts, after --tuning's (repeatable; see --help-tuning).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tune: Vec<String>,
+    /// Print every tuning setting, its range and each profile's value, and exit.
     #[arg(long)]
-    pub candidate_score: Option<u32>,
-    /// Evidence a checked candidate needs: -log10 of the chance that a recording unrelated to
-    /// the track would hold its peaks where the match puts them as well as the item does, a
-    /// peak counting for more where the item has few others at its pitch (0: no peak check;
-    /// every match then needs --min-score and --min-pitches, as with an index without peaks).
-    #[arg(long, default_value_t = QueryParams::default().min_peak_evidence)]
-    pub min_peak_evidence: f64,
-    /// --min-pitches for a match checked against the track's peaks. A match of fewer landmarks
-    /// than this shows its figure in the peaks it matched instead: they lie on 8 semitones or
-    /// more.
-    #[arg(long, default_value_t = QueryParams::default().min_pitches_checked)]
-    pub min_pitches_checked: u32,
-    /// Largest pitch shift searched for, in semitones (a copy shifted a little more may still be
-    /// found, through the verification tolerance, and is reported at its measured shift: at most
-    /// half a semitone beyond the limit rounded up to a quarter semitone).
-    #[arg(long, default_value_t = QueryParams::default().max_pitch_semitones)]
-    pub max_pitch: f32,
-    /// Largest speed or tempo change searched for, as a fraction (0.1 = ±10 %).
-    #[arg(long, default_value_t = QueryParams::default().max_tempo_change)]
-    pub max_tempo: f32,
-    /// Spectral peaks kept per second of query audio (denser finds more, costs more lookups).
-    #[arg(long, default_value_t = QueryParams::default().peaks_per_second)]
-    pub query_peaks: f32,
-    /// Triplets formed per query anchor peak.
-    #[arg(long, default_value_t = QueryParams::default().fanout)]
-    pub query_fanout: u32,
-    /// Peaks per second of the query's dense layer, whose weaker peaks form extra triplets,
-    /// looked up at the query's own pitch and speed (finds music under speech or through a
-    /// narrow band; 0: none).
-    #[arg(long, default_value_t = QueryParams::default().dense_peaks_per_second)]
-    pub dense_peaks: f32,
-    /// Zone peaks paired per anchor in the dense layer (below 2: no dense layer).
-    #[arg(long, default_value_t = QueryParams::default().dense_fanout)]
-    pub dense_fanout: u32,
-    /// Peaks per second, each the maximum of a small neighbourhood, that form triplets of their
-    /// own and that the peak check also reads: music under a voice keeps such peaks where the
-    /// ordinary ones are lost (0: none, for a faster scan) [default: 45, or 0 with --key-sample
-    /// above 1]
-    #[arg(long)]
-    pub fine_peaks: Option<f32>,
-    /// Zone peaks, fine ones included, paired per anchor into triplets that hold a fine peak,
-    /// looked up like the dense layer's (below 2: fine peaks only serve the peak check).
-    #[arg(long, default_value_t = QueryParams::default().fine_fanout)]
-    pub fine_fanout: u32,
-    /// A feature this close to a hash cell's edge (fraction of a cell) is also looked up in the
-    /// neighbouring cell; 0 looks up one cell per feature.
-    #[arg(long, default_value_t = QueryParams::default().probe_margin)]
-    pub probe_margin: f32,
-    /// Peak-time error, in frames (16 ms), across which rare triplets are looked up: every
-    /// time-ratio cell that B or C moved by this much could reach (0: the probe margin only).
-    #[arg(long, default_value_t = QueryParams::default().ratio_jitter_frames)]
-    pub ratio_jitter: f32,
-    /// In an index with fourth-peak hashes: a triplet holding more postings than this is read
-    /// only where its fourth peak agrees with the query's (larger finds more in large
-    /// catalogues and costs more: 1024 at 10^8 postings finds nearly what a small catalogue
-    /// would, in twice the time; 0 reads every triplet that way).
-    #[arg(long, default_value_t = QueryParams::default().fourth_peak_above)]
-    pub fourth_peak_above: u64,
-    /// Triplets holding more than this share of the index's postings are skipped as common
-    /// (never one of 32 postings or fewer). A share, so that an index skips the same triplets
-    /// whatever its size; a larger one reads more common triplets, for more time.
-    #[arg(long, default_value_t = QueryParams::default().common_hash_share)]
-    pub common_hash_share: f64,
-    /// The same for the dense layer's triplets, each looked up in its own cells only, so
-    /// reading them whole costs little: it finds music under speech in a large catalogue.
-    #[arg(long, default_value_t = QueryParams::default().dense_fourth_peak_above)]
-    pub dense_fourth_peak_above: u64,
-    /// Zone peaks after C that the query offers as the index's fourth peak (the strongest, or the
-    /// first in an index built with that rule).
-    #[arg(long, default_value_t = QueryParams::default().fourth_peak_candidates)]
-    pub fourth_peak_candidates: u32,
-    /// Look up one triplet key in K (1: all). Matching costs about 1/K as much and the
-    /// verification window grows K-fold, so recordings lasting K times as long as before are
-    /// found as reliably: for dumps of whole songs against very large catalogues.
-    #[arg(long, value_name = "K", default_value_t = QueryParams::default().key_sample)]
-    pub key_sample: u32,
+    pub help_tuning: bool,
 }
 
 impl MatchArgs {
-    pub fn query(&self) -> QueryParams {
-        QueryParams {
-            min_inliers: self.min_score.max(1),
-            min_inliers_unchanged: self.min_score_unchanged.max(1),
-            min_pitches: self.min_pitches,
-            candidate_score: self
-                .candidate_score
-                .unwrap_or(QueryParams::default_candidate_score(self.key_sample))
-                .max(1),
-            min_peak_evidence: self.min_peak_evidence.max(0.0),
-            min_pitches_checked: self.min_pitches_checked,
-            max_pitch_semitones: self.max_pitch,
-            max_tempo_change: self.max_tempo,
-            peaks_per_second: self.query_peaks.max(1.0),
-            fanout: self.query_fanout.max(1),
-            dense_peaks_per_second: self.dense_peaks.max(0.0),
-            dense_fanout: self.dense_fanout.min(16),
-            fine_peaks_per_second: self
-                .fine_peaks
-                .unwrap_or(QueryParams::default_fine_peaks(self.key_sample))
-                .max(0.0),
-            fine_fanout: self.fine_fanout.min(16),
-            probe_margin: self.probe_margin.clamp(0.0, 0.5),
-            ratio_jitter_frames: self.ratio_jitter.clamp(0.0, 8.0),
-            fourth_peak_above: self.fourth_peak_above,
-            common_hash_share: self.common_hash_share.clamp(0.0, 1.0),
-            dense_fourth_peak_above: self.dense_fourth_peak_above,
-            fourth_peak_candidates: self
-                .fourth_peak_candidates
-                .clamp(1, crate::fingerprint::landmark::MAX_FOURTH_CANDIDATES),
-            key_sample: self.key_sample.max(1),
-            ..QueryParams::default()
+    /// The settings: the profile's, then the tuning file's, `--tune`'s and the knobs', each
+    /// refused when out of range.
+    pub fn query(&self) -> anyhow::Result<QueryParams> {
+        let mut q = self.profile.params();
+        if let Some(path) = &self.tuning {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            q.apply_toml(&text, &path.display().to_string())?;
         }
+        for t in &self.tune {
+            let (key, value) = t
+                .split_once('=')
+                .with_context(|| format!("--tune wants KEY=VALUE, got {t:?}"))?;
+            let value: f64 = value
+                .trim()
+                .parse()
+                .with_context(|| format!("--tune {t}: {value:?} is not a number"))?;
+            q.set(key.trim(), value)?;
+        }
+        for (key, knob, flag) in [
+            ("max_pitch_semitones", self.max_pitch, "--max-pitch"),
+            ("max_tempo_change", self.max_tempo, "--max-tempo"),
+            ("min_peak_evidence", self.strictness, "--strictness"),
+        ] {
+            if let Some(v) = knob {
+                q.set(key, v).with_context(|| format!("{flag} {v}"))?;
+            }
+        }
+        Ok(q)
     }
-}
 
-impl MatchArgs {
-    /// The matching options `query` holds, each by the flag that sets it (settings without a
-    /// flag by their own name), for the resume journal and its messages.
+    /// What the results depend on, by the names people use: the profile, the knobs by their
+    /// flags, every other setting by its tuning key (for the resume journal and its messages).
     pub fn names(&self, query: &QueryParams) -> BTreeMap<String, serde_json::Value> {
-        const FLAGS: &[(&str, &str)] = &[
-            ("peaks_per_second", "--query-peaks"),
-            ("fanout", "--query-fanout"),
-            ("dense_peaks_per_second", "--dense-peaks"),
-            ("dense_fanout", "--dense-fanout"),
-            ("fine_peaks_per_second", "--fine-peaks"),
-            ("fine_fanout", "--fine-fanout"),
-            ("max_pitch_semitones", "--max-pitch"),
-            ("max_tempo_change", "--max-tempo"),
-            ("probe_margin", "--probe-margin"),
-            ("ratio_jitter_frames", "--ratio-jitter"),
-            ("common_hash_share", "--common-hash-share"),
-            ("fourth_peak_above", "--fourth-peak-above"),
-            ("dense_fourth_peak_above", "--dense-fourth-peak-above"),
-            ("fourth_peak_candidates", "--fourth-peak-candidates"),
-            ("key_sample", "--key-sample"),
-            ("min_inliers", "--min-score"),
-            ("min_inliers_unchanged", "--min-score-unchanged"),
-            ("min_pitches", "--min-pitches"),
-            ("candidate_score", "--candidate-score"),
-            ("min_peak_evidence", "--min-peak-evidence"),
-            ("min_pitches_checked", "--min-pitches-checked"),
-        ];
-        let serde_json::Value::Object(fields) = serde_json::to_value(query).expect("plain data")
-        else {
-            unreachable!("a struct serialises to an object")
-        };
-        fields
-            .into_iter()
-            .map(|(field, value)| {
-                let name = FLAGS
-                    .iter()
-                    .find(|(f, _)| *f == field)
-                    .map_or(field, |(_, flag)| flag.to_string());
-                (name, value)
-            })
-            .collect()
+        let mut names = BTreeMap::new();
+        names.insert("--profile".to_string(), self.profile.name().into());
+        for (setting, (key, value)) in crate::tuning::SETTINGS.iter().zip(query.values()) {
+            let name = match key {
+                "max_pitch_semitones" => "--max-pitch",
+                "max_tempo_change" => "--max-tempo",
+                "min_peak_evidence" => "--strictness",
+                other => other,
+            };
+            let value = if setting.integer {
+                serde_json::Value::from(value as u64)
+            } else {
+                serde_json::Value::from(value)
+            };
+            names.insert(name.to_string(), value);
+        }
+        names
     }
 }
 
@@ -468,9 +374,9 @@ mod tests {
 
     use super::*;
 
-    fn matching(args: &[&str]) -> QueryParams {
+    fn matching(args: &[&str]) -> anyhow::Result<QueryParams> {
         let argv = ["earmark", "eval", "truth.tsv", "--index", "i.earmark"];
-        let cli = Cli::try_parse_from(argv.iter().chain(args)).unwrap();
+        let cli = Cli::try_parse_from(argv.iter().chain(args))?;
         let Command::Eval(e) = cli.command else {
             unreachable!("parsed as eval")
         };
@@ -478,21 +384,43 @@ mod tests {
     }
 
     #[test]
-    fn matching_options_default_to_the_library_defaults_and_reach_the_matcher() {
-        assert_eq!(matching(&[]), QueryParams::default());
-        let q = matching(&["--common-hash-share", "0.0005", "--key-sample", "8"]);
-        assert_eq!(q.common_hash_share, 0.0005);
-        assert_eq!(q.key_sample, 8);
-        assert_eq!(q.max_postings_per_hash(1_000_000_000), 500_000);
-        // Sampled keys raise the candidate score's default, not a score asked for.
-        assert_eq!(q.candidate_score, 4);
-        let asked = ["--key-sample", "8", "--candidate-score", "3"];
-        assert_eq!(matching(&asked).candidate_score, 3);
-        assert_eq!(matching(&["--candidate-score", "5"]).candidate_score, 5);
-        // And turn fine peaks off, unless asked for.
-        assert_eq!(q.fine_peaks_per_second, 0.0);
-        let asked = ["--key-sample", "8", "--fine-peaks", "30"];
-        assert_eq!(matching(&asked).fine_peaks_per_second, 30.0);
-        assert_eq!(matching(&["--fine-peaks", "0"]).fine_peaks_per_second, 0.0);
+    fn profiles_knobs_and_tuning_reach_the_matcher_in_that_order() {
+        assert_eq!(matching(&[]).unwrap(), QueryParams::default());
+        assert_eq!(
+            matching(&["--profile", "songs"]).unwrap(),
+            Profile::Songs.params()
+        );
+        let q = matching(&[
+            "--profile",
+            "songs",
+            "--tune",
+            "key_sample=64",
+            "--max-pitch",
+            "1",
+        ])
+        .unwrap();
+        assert_eq!(
+            (q.key_sample, q.candidate_score, q.max_pitch_semitones),
+            (64, 4, 1.0)
+        );
+        let q = matching(&["--strictness", "9", "--max-tempo", "0.05"]).unwrap();
+        assert_eq!((q.min_peak_evidence, q.max_tempo_change), (9.0, 0.05));
+        // Nothing moves a default behind the user's back: a key sample alone is just that.
+        let q = matching(&["--tune", "key_sample=8"]).unwrap();
+        assert_eq!((q.candidate_score, q.fine_peaks_per_second), (3, 45.0));
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_their_range() {
+        let err = matching(&["--tune", "probe_margin=0.9"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("from 0 to 0.5"), "{err}");
+        let err = format!("{:#}", matching(&["--max-pitch", "30"]).unwrap_err());
+        assert!(
+            err.contains("--max-pitch 30") && err.contains("from 0 to 12"),
+            "{err}"
+        );
+        assert!(matching(&["--tune", "probe_margin"]).is_err());
     }
 }

@@ -1,37 +1,18 @@
-//! `earmark scan` and `earmark query`, and the resume journal that makes a killed scan
-//! continue where it stopped.
-//!
-//! The journal (`<output>.journal`) gets one JSON line per finished item, written after the
-//! item's output lines are flushed: the output's length after them, the item's key, and its
-//! totals. On `--resume` the
-//! output is cut back to the last journalled length (dropping lines of an item whose journal
-//! line never made it, and the summary record of a run that finished) and journalled items are
-//! skipped, so an interrupted run plus its resume give exactly the lines of an uninterrupted
-//! run, none lost and none twice.
-//!
-//! The journal's first line records what the results depend on ([`Settings`]: earmark's
-//! version, the index, the output format, the shard, the matching options and the decoding
-//! limits, each named by its flag). `--resume` with other settings is refused and names every
-//! difference, since it would mix two scans' answers in one output.
+//! `earmark scan` and `earmark query`: the options, the output (resumable through
+//! `scan::journal`), the summary on stderr and the exit status.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use anyhow::Context;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use super::{Format, InputList, Status};
-use crate::error::FailureKind;
 use crate::index::Index;
-use crate::matcher;
 use crate::output::{self, Output};
-use crate::report::{Csv, Human, JsonLines, Outcome, Reporter, Skip, Summary};
-use crate::scan::{self, ScanOptions, Shard};
+use crate::report::{Csv, Human, JsonLines, Reporter, Skip, Summary};
+use crate::scan::{self, ScanOptions, Shard, journal};
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -109,7 +90,7 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
     let progress = !args.quiet && io::stderr().is_terminal();
     let options = ScanOptions {
         jobs: args.jobs,
-        query: args.matching.query(),
+        query: args.matching.query()?,
         limits: args.isolation.limits(args.limits.limits()),
         shard: args.shard.as_deref().map(Shard::parse).transpose()?,
         done: HashSet::new(),
@@ -138,7 +119,7 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
 pub fn run_query(args: QueryArgs) -> anyhow::Result<Status> {
     let options = ScanOptions {
         jobs: 0,
-        query: args.matching.query(),
+        query: args.matching.query()?,
         limits: args.isolation.limits(args.limits.limits()),
         worker: args.isolation.worker()?,
         ..ScanOptions::default()
@@ -217,48 +198,18 @@ impl Job<'_> {
                 scan::scan(&index, inputs, &options, reporter.as_mut())?
             }
             Some(path) => {
-                let journal_path = output::journal_path(path);
-                let settings = Settings::of(&index, self.format, &options, &self.names);
-                let Resumed {
-                    file,
-                    offset,
-                    done,
-                    previous,
-                } = if self.resume {
-                    resume_state(path, &journal_path, &settings)?
-                } else {
-                    Resumed {
-                        file: File::create(path)
-                            .with_context(|| format!("creating {}", path.display()))?,
-                        offset: 0,
-                        done: HashSet::new(),
-                        previous: Summary::default(),
-                    }
-                };
-                options.done = done;
-                let journal = OpenOptions::new()
-                    .create(true)
-                    .append(self.resume)
-                    .write(true)
-                    .truncate(!self.resume)
-                    .open(&journal_path)
-                    .with_context(|| format!("opening {}", journal_path.display()))?;
-                let mut journal = BufWriter::new(journal);
-                if !self.resume {
-                    writeln!(journal, "{}", settings.line())?;
-                    journal.flush()?;
-                }
-                let written = Rc::new(Cell::new(offset));
-                let counted = Counting {
-                    inner: BufWriter::new(file),
-                    written: written.clone(),
-                };
-                let inner = reporter(self.format, counted, offset > 0);
-                let mut journaled = Journaled {
-                    inner,
+                let format = clap::ValueEnum::to_possible_value(&self.format)
+                    .map_or_else(String::new, |v| v.get_name().to_string());
+                let settings = journal::Settings::new(&index, &format, &options, &self.names);
+                let opened = journal::open(path, &settings, self.resume)?;
+                options.done = opened.done;
+                let (counted, written) =
+                    journal::Counting::new(BufWriter::new(opened.file), opened.offset);
+                let mut journaled = journal::Journaled {
+                    inner: reporter(self.format, counted, opened.offset > 0),
                     written,
-                    journal,
-                    previous: &previous,
+                    journal: opened.journal,
+                    previous: &opened.previous,
                 };
                 let summary =
                     scan::scan(&index, inputs, &options, &mut journaled).with_context(|| {
@@ -267,14 +218,14 @@ impl Job<'_> {
                             path.display()
                         )
                     })?;
-                let done_before = previous.files_seen();
+                let done_before = opened.previous.files_seen();
                 if done_before > 0 {
                     eprintln!(
                         "earmark: resumed: {} already done",
                         crate::report::count(done_before, "file was", "files were")
                     );
                 }
-                with_previous(summary, &previous)
+                journal::with_previous(summary, &opened.previous)
             }
         };
         list.finish()?;
@@ -291,16 +242,6 @@ impl Job<'_> {
         }
         Ok(status(&summary, self.strict))
     }
-}
-
-/// The whole scan's totals: this run's, and those of the run it continues. The items done
-/// before are counted where they were counted then, not as skipped.
-fn with_previous(mut summary: Summary, previous: &Summary) -> Summary {
-    summary.skipped.remove(&Skip::DoneBefore);
-    let wall = summary.wall_seconds;
-    summary.merge(previous);
-    summary.wall_seconds = wall;
-    summary
 }
 
 /// True when the inputs held nothing to scan: no audio item at all, not even one that failed,
@@ -336,262 +277,5 @@ fn reporter<'w, W: Write + 'w>(format: Format, out: W, resumed: bool) -> Box<dyn
             Box::new(csv)
         }
         Format::Human => Box::new(Human::new(out)),
-    }
-}
-
-/// What a scan's answers depend on: the journal's first line. It is read back as plain JSON,
-/// not as this struct, so that a journal written before a setting existed differs in that
-/// setting (missing, `null`) instead of failing to parse.
-#[derive(Debug, Serialize)]
-struct Settings {
-    earmark: String,
-    /// Which matches a given index and query yield ([`matcher::REVISION`]): a code change that
-    /// alters them, without a version bump, still stops a resume from mixing two runs' answers.
-    matcher: u32,
-    /// The index's size in tracks, postings and bytes: `index --append` changes all three.
-    index: [u64; 3],
-    #[serde(rename = "--format")]
-    format: String,
-    /// `[shard, count]`.
-    #[serde(rename = "--shard")]
-    shard: Option<[u32; 2]>,
-    /// The matching options, by flag.
-    options: BTreeMap<String, serde_json::Value>,
-    /// The limits that change what an item yields (the time and memory limits of worker
-    /// processes only stop items that would never finish).
-    #[serde(rename = "--max-item-bytes")]
-    max_item_bytes: u64,
-    #[serde(rename = "--max-seconds")]
-    max_audio_seconds: f64,
-    min_audio_seconds: f64,
-}
-
-impl Settings {
-    fn of(
-        index: &Index<memmap2::Mmap>,
-        format: Format,
-        options: &ScanOptions,
-        names: &BTreeMap<String, serde_json::Value>,
-    ) -> Settings {
-        let format = clap::ValueEnum::to_possible_value(&format)
-            .map_or_else(String::new, |v| v.get_name().to_string());
-        Settings {
-            earmark: env!("CARGO_PKG_VERSION").to_string(),
-            matcher: matcher::REVISION,
-            index: [u64::from(index.tracks()), index.postings(), index.size()],
-            format,
-            shard: options.shard.map(|s| [s.index + 1, s.count]),
-            options: names.clone(),
-            max_item_bytes: options.limits.max_item_bytes,
-            max_audio_seconds: options.limits.max_audio_seconds,
-            min_audio_seconds: options.limits.min_audio_seconds,
-        }
-    }
-
-    fn line(&self) -> String {
-        serde_json::json!({ "settings": self }).to_string()
-    }
-
-    /// The settings (each as `name: journal's value, this run's value`) that differ from the
-    /// journal's (`{"settings": {...}}`), or `None`. Every one is named: one option can move
-    /// another's default (`--key-sample` moves `--candidate-score`'s).
-    fn differences(&self, journal: &serde_json::Value) -> Option<String> {
-        let mine = serde_json::to_value(self).expect("plain data");
-        let mut found = Vec::new();
-        differences(journal, &mine, "", &mut found);
-        (!found.is_empty()).then(|| found.join("; "))
-    }
-}
-
-/// Walks two JSON objects in step and names each field whose values differ (the matching
-/// options by their flag alone: `--min-score`, not `options.--min-score`).
-fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, found: &mut Vec<String>) {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let null = serde_json::Value::Null;
-                let name = if path.is_empty() || k.starts_with("--") {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                differences(
-                    x.get(k).unwrap_or(&null),
-                    y.get(k).unwrap_or(&null),
-                    &name,
-                    found,
-                );
-            }
-        }
-        _ if a == b => {}
-        _ => found.push(format!("{path}: {a} in the journal, {b} now")),
-    }
-}
-
-/// One journal line: an item finished and its output lines end at byte `end`.
-#[derive(Debug, Serialize, Deserialize)]
-struct JournalEntry {
-    end: u64,
-    key: String,
-    matches: u64,
-    /// The item could not be scanned (journals written before kinds: without one).
-    error: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<FailureKind>,
-    /// Scanned in part.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    partial: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    skipped: Option<Skip>,
-    seconds: f64,
-}
-
-impl JournalEntry {
-    fn of(o: &Outcome, end: u64) -> Self {
-        JournalEntry {
-            end,
-            key: scan::item_key(&o.item, o.member.as_deref()),
-            matches: o.found.len() as u64,
-            error: o.failed(),
-            kind: o.failure.as_ref().map(|f| f.kind),
-            partial: o.partial,
-            skipped: o.skipped,
-            seconds: o.seconds,
-        }
-    }
-
-    /// Counts the item in `s`, as its outcome was counted in the run that journalled it.
-    fn count_into(&self, s: &mut Summary) {
-        let failure = (self.error || self.partial).then(|| {
-            crate::error::Failure::new(
-                self.kind.unwrap_or(FailureKind::Crashed),
-                "(in the interrupted run; see its error record)",
-            )
-        });
-        s.add_item(
-            self.skipped,
-            failure.as_ref().map(|f| (f, self.partial)),
-            self.seconds,
-            self.matches,
-            || self.key.replace('\u{0}', " :: "),
-        );
-    }
-}
-
-/// What an interrupted run left: the output cut back and reopened, the items done, and their
-/// totals (so the resumed run's summary and exit code cover the whole scan).
-struct Resumed {
-    file: File,
-    offset: u64,
-    done: HashSet<String>,
-    previous: Summary,
-}
-
-/// Reads the journal, checks that it was written with this run's settings, cuts the output back
-/// to the last journalled length, and rewrites the journal without any line the kill cut short.
-fn resume_state(output: &Path, journal: &Path, settings: &Settings) -> anyhow::Result<Resumed> {
-    let lines: Vec<String> = match File::open(journal) {
-        Ok(f) => BufReader::new(f).lines().map_while(Result::ok).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", journal.display())),
-    };
-    let mut lines = lines.iter().peekable();
-    let recorded = lines
-        .peek()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .and_then(|mut line| line.get_mut("settings").map(serde_json::Value::take));
-    match recorded {
-        Some(before) => {
-            lines.next();
-            if let Some(difference) = settings.differences(&before) {
-                anyhow::bail!(
-                    "{} was written with other settings ({difference}); resume with the same options, index and earmark, or start again with --force",
-                    output.display()
-                );
-            }
-        }
-        None if lines.peek().is_some() => eprintln!(
-            "earmark: {} records no settings (an earlier earmark wrote it): cannot check that this run's settings match the interrupted run's",
-            journal.display()
-        ),
-        None => {}
-    }
-    // A line cut by the kill, and anything after it, is simply not there.
-    let entries: Vec<JournalEntry> = lines.map_while(|l| serde_json::from_str(l).ok()).collect();
-    let offset = entries.last().map_or(0, |e| e.end);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(output)
-        .with_context(|| format!("opening {}", output.display()))?;
-    let len = file.metadata()?.len();
-    if len < offset {
-        anyhow::bail!(
-            "{} is shorter ({len} bytes) than its journal says ({offset}): it was changed by hand; start again with --force",
-            output.display()
-        );
-    }
-    file.set_len(offset)?;
-    io::Seek::seek(&mut file, io::SeekFrom::Start(offset))?;
-    let mut j = BufWriter::new(File::create(journal)?);
-    writeln!(j, "{}", settings.line())?;
-    let mut previous = Summary::default();
-    let mut done = HashSet::new();
-    for e in entries {
-        writeln!(j, "{}", serde_json::to_string(&e).expect("plain data"))?;
-        e.count_into(&mut previous);
-        done.insert(e.key);
-    }
-    j.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    Ok(Resumed {
-        file,
-        offset,
-        done,
-        previous,
-    })
-}
-
-/// Counts bytes written, so the journal knows where each item's lines end.
-struct Counting<W: Write> {
-    inner: W,
-    written: Rc<Cell<u64>>,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written.set(self.written.get() + n as u64);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Writes the journal line of each item after the item's own output; the summary record that
-/// ends the output covers the run it continues too.
-struct Journaled<'w> {
-    inner: Box<dyn Reporter + 'w>,
-    written: Rc<Cell<u64>>,
-    journal: BufWriter<File>,
-    previous: &'w Summary,
-}
-
-impl Reporter for Journaled<'_> {
-    fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
-        self.inner.outcome(o)?;
-        let line =
-            serde_json::to_string(&JournalEntry::of(o, self.written.get())).expect("plain data");
-        writeln!(self.journal, "{line}")?;
-        self.journal.flush()
-    }
-
-    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.inner
-            .finish(&with_previous(summary.clone(), self.previous))?;
-        self.journal.flush()
     }
 }

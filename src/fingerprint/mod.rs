@@ -10,14 +10,21 @@ pub mod landmark;
 pub mod peaks;
 pub mod spectrum;
 
-pub use hash::{Detail, Hash, HashLayout, Keyed, ProbeBlocks};
+pub use hash::HashLayout;
 pub use landmark::Landmark;
 pub use peaks::Peak;
 
-use crate::config::{FINE_PEAK_RADIUS, FingerprintParams, QueryParams};
+use crate::config::FingerprintParams;
+use crate::tuning::QueryParams;
 use landmark::{FINE_RANK, Landmarker};
 use peaks::PeakPicker;
 use spectrum::Spectrogram;
+
+/// The neighbourhood, (frames, bins) either side, of which a fine peak
+/// ([`QueryParams::fine_peaks_per_second`]) is the maximum: ±32 ms and ±23 Hz, against the
+/// ±96 ms and ±78 Hz of every other peak. Voiced speech puts a harmonic every 90–250 Hz (its
+/// pitch), so the wide neighbourhood of a music peak under it usually holds a louder one.
+pub const FINE_PEAK_RADIUS: (u32, u32) = (2, 3);
 
 /// How many peaks and triplets to extract.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -293,23 +300,6 @@ pub fn fingerprint(samples: &[f32], params: &FingerprintParams, density: Density
     let mut f = Fingerprinter::new(params, density);
     f.push(samples);
     f.finish().0
-}
-
-/// A whole catalogue track at index density, as the index stores it: its keyed landmarks, its
-/// peaks, and its length in frames.
-pub fn catalogue_track(
-    samples: &[f32],
-    params: &FingerprintParams,
-) -> (Vec<Keyed>, Vec<crate::index::format::PeakCode>, u64) {
-    let mut f = Fingerprinter::new(params, Density::index(params)).keeping_peaks();
-    f.push(samples);
-    let (landmarks, peaks, frames) = f.finish_with_peaks();
-    let layout = HashLayout::new(params);
-    (
-        landmarks.iter().map(|m| layout.keyed(m)).collect(),
-        peaks.iter().filter_map(|p| p.code(params)).collect(),
-        frames,
-    )
 }
 
 #[cfg(test)]

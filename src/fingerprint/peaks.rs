@@ -6,8 +6,8 @@
 //! centre, done only for cells that survived the frequency test. [`reference_peaks`] is the
 //! brute-force definition; tests hold the two equal.
 
+use crate::codec::PeakCode;
 use crate::config::FingerprintParams;
-use crate::index::format::PeakCode;
 
 /// Peaks quieter than this, relative to a full-scale sine, are ignored (silence and dither).
 pub const MIN_PEAK_DBFS: f32 = -75.0;

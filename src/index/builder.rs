@@ -15,13 +15,12 @@ use std::path::{Path, PathBuf};
 use rayon::slice::ParallelSliceMut;
 
 use super::TrackId;
-use super::format::{
-    Footer, HEADER_LEN, Header, PeakCode, PostingLayout, Section, TrackRecord, VERSION,
-};
+use super::format::{Footer, HEADER_LEN, Header, Section, TrackRecord, VERSION};
 use super::reader::Index;
+use crate::codec::{Detail, Keyed, PeakCode, PostingLayout};
 use crate::config::FingerprintParams;
 use crate::error::{Error, Result};
-use crate::fingerprint::{Detail, HashLayout, Keyed};
+use crate::fingerprint::HashLayout;
 
 /// A catalogue track to add.
 #[derive(Debug, Clone, PartialEq, Eq)]

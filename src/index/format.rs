@@ -12,9 +12,10 @@
 
 use std::path::Path;
 
-use crate::config::{FingerprintParams, PARAMS_BYTES};
+use crate::codec::PARAMS_BYTES;
+use crate::codec::{DETAIL_BITS, KeyLayout, PostingLayout};
+use crate::config::FingerprintParams;
 use crate::error::{Error, Result};
-use crate::fingerprint::hash::{DETAIL_BITS, Detail, HashLayout};
 
 /// First eight bytes of every index.
 pub const MAGIC: [u8; 8] = *b"EARMARK\0";
@@ -29,36 +30,6 @@ pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
 /// Bytes per track record.
 pub const TRACK_RECORD_LEN: usize = 24;
-/// Every track can be up to 2^MIN_TIME_BITS frames long (4.6 hours at the default 16 ms frame).
-pub const MIN_TIME_BITS: u32 = 20;
-/// Bits of a stored peak's pitch, in sixteenths of a semitone above `min_freq_hz`: 1,024 steps
-/// cover 64 semitones, and the default band spans 59.
-pub const PEAK_PITCH_BITS: u32 = 10;
-/// Bits of a stored peak's frame: peaks after 2^22 frames (18.6 hours) are not stored.
-pub const PEAK_FRAME_BITS: u32 = 32 - PEAK_PITCH_BITS;
-
-/// One stored spectral peak of a catalogue track: `frame << 10 | pitch`, the frame rounded to
-/// the nearest and the pitch in sixteenths of a semitone above `min_freq_hz`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PeakCode(pub u32);
-
-impl PeakCode {
-    /// The code of a peak at `frame` with pitch `sixteenths`, or `None` beyond what a code holds.
-    pub fn new(frame: u32, sixteenths: u32) -> Option<Self> {
-        (frame < 1 << PEAK_FRAME_BITS && sixteenths < 1 << PEAK_PITCH_BITS)
-            .then_some(PeakCode(frame << PEAK_PITCH_BITS | sixteenths))
-    }
-
-    pub fn frame(self) -> u32 {
-        self.0 >> PEAK_PITCH_BITS
-    }
-
-    /// Sixteenths of a semitone above `min_freq_hz`.
-    pub fn pitch(self) -> u32 {
-        self.0 & ((1 << PEAK_PITCH_BITS) - 1)
-    }
-}
-
 /// A byte range of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Section {
@@ -69,107 +40,6 @@ pub struct Section {
 impl Section {
     pub fn range(&self) -> std::ops::Range<usize> {
         self.offset as usize..(self.offset + self.len) as usize
-    }
-}
-
-/// How a posting's 64 bits are split, most significant first:
-/// `[hash low bits | track | frame | detail (16)]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PostingLayout {
-    pub hash_bits: u32,
-    pub dir_bits: u32,
-    pub track_bits: u32,
-    pub time_bits: u32,
-}
-
-impl PostingLayout {
-    /// Chooses the widths for an index of `postings` postings over `tracks` tracks whose longest
-    /// track has `max_frames` frames. The directory gets about one bucket per sixteen postings:
-    /// half a byte per posting, and a bucket small enough for a short binary search.
-    pub fn choose(hash_bits: u32, postings: u64, tracks: u64, max_frames: u64) -> Result<Self> {
-        let bits_for = |n: u64| 64 - n.saturating_sub(1).leading_zeros().min(63);
-        let track_bits = bits_for(tracks).max(1);
-        let time_bits_needed = bits_for(max_frames + 1).max(MIN_TIME_BITS);
-        let mut dir_bits = bits_for(postings / 16)
-            .clamp(8, hash_bits.max(8))
-            .min(hash_bits);
-        while (hash_bits - dir_bits) + track_bits + time_bits_needed + DETAIL_BITS > 64 {
-            if dir_bits == hash_bits {
-                return Err(Error::Build {
-                    reason: format!(
-                        "{tracks} tracks of up to {max_frames} frames do not fit a 64-bit posting"
-                    ),
-                });
-            }
-            dir_bits += 1;
-        }
-        let time_bits = 64 - (hash_bits - dir_bits) - track_bits - DETAIL_BITS;
-        Ok(PostingLayout {
-            hash_bits,
-            dir_bits,
-            track_bits,
-            time_bits,
-        })
-    }
-
-    pub fn low_bits(&self) -> u32 {
-        self.hash_bits - self.dir_bits
-    }
-
-    pub fn bucket(&self, hash: u32) -> usize {
-        (hash >> self.low_bits()) as usize
-    }
-
-    pub fn buckets(&self) -> usize {
-        1usize << self.dir_bits
-    }
-
-    /// Bits below the hash low bits.
-    fn low_shift(&self) -> u32 {
-        self.track_bits + self.time_bits + DETAIL_BITS
-    }
-
-    pub fn pack(&self, hash: u32, track: u32, frame: u32, detail: Detail) -> u64 {
-        let low = u64::from(hash) & mask(self.low_bits());
-        let high = if self.low_bits() == 0 {
-            0
-        } else {
-            low << self.low_shift()
-        };
-        high | (u64::from(track) << (self.time_bits + DETAIL_BITS))
-            | (u64::from(frame) << DETAIL_BITS)
-            | u64::from(detail.0)
-    }
-
-    /// The hash low bits, the track, the frame and the detail of a packed posting.
-    pub fn unpack(&self, p: u64) -> (u32, u32, u32, Detail) {
-        let detail = Detail((p & mask(DETAIL_BITS)) as u16);
-        let frame = (p >> DETAIL_BITS) & mask(self.time_bits);
-        let track = (p >> (self.time_bits + DETAIL_BITS)) & mask(self.track_bits);
-        let low = if self.low_bits() == 0 {
-            0
-        } else {
-            p >> self.low_shift()
-        };
-        (low as u32, track as u32, frame as u32, detail)
-    }
-
-    /// The packed value range holding every posting of hash low bits `low`.
-    pub fn low_range(&self, low: u32) -> (u64, u64) {
-        let shift = self.low_shift();
-        if shift >= 64 {
-            return (0, u64::MAX);
-        }
-        let start = u64::from(low) << shift;
-        (start, start | mask(shift))
-    }
-}
-
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
     }
 }
 
@@ -388,7 +258,7 @@ impl Header {
         }
         // Lookups find a hash's bucket from its top bits: a hash wider than the layout's would
         // index past the directory.
-        let hash_bits = HashLayout::new(&self.params).total_bits();
+        let hash_bits = KeyLayout::new(&self.params).total_bits();
         if l.hash_bits != hash_bits {
             return Err(format!(
                 "postings keep {}-bit hashes but the parameters make {hash_bits}-bit ones",
@@ -557,44 +427,7 @@ impl TrackRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn peak_codes_round_trip_and_refuse_what_they_cannot_hold() {
-        let c = PeakCode::new(4_000_000, 943).unwrap();
-        assert_eq!((c.frame(), c.pitch()), (4_000_000, 943));
-        assert!(PeakCode::new(1 << PEAK_FRAME_BITS, 0).is_none());
-        assert!(PeakCode::new(0, 1 << PEAK_PITCH_BITS).is_none());
-        // Codes sort by frame first, so a track's peaks can be searched by time.
-        assert!(PeakCode::new(5, 1000).unwrap() < PeakCode::new(6, 0).unwrap());
-    }
-
-    #[test]
-    fn posting_packing_round_trips() {
-        let l = PostingLayout::choose(25, 1_000_000, 300, 20_000).unwrap();
-        assert_eq!(l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS, 64);
-        let h = 0x1AB_CDEF;
-        let p = l.pack(h, 299, 19_999, Detail(0xBEEF));
-        let (low, track, frame, detail) = l.unpack(p);
-        assert_eq!(
-            (low, track, frame, detail),
-            (h & ((1 << l.low_bits()) - 1), 299, 19_999, Detail(0xBEEF))
-        );
-        let (lo, hi) = l.low_range(low);
-        assert!(lo <= p && p <= hi);
-    }
-
-    #[test]
-    fn huge_catalogues_still_fit() {
-        // 10^10 postings over 2^24 tracks with 31-bit hashes: the directory takes 30 bits
-        // (about 16 postings a bucket), one hash bit stays in the posting.
-        let l = PostingLayout::choose(31, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
-        assert_eq!((l.dir_bits, l.low_bits(), l.time_bits), (30, 1, 23));
-        let p = l.pack(77, (1 << 24) - 1, 5, Detail(1));
-        assert_eq!(l.unpack(p), (1, (1 << 24) - 1, 5, Detail(1)));
-        // With 25-bit hashes (no fourth peak) the directory takes all the hash bits.
-        let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
-        assert_eq!((l.dir_bits, l.low_bits()), (25, 0));
-    }
+    use crate::fingerprint::HashLayout;
 
     /// Seen while writing the `index_open` fuzz target: bit widths whose u32 sum wraps round
     /// to 64 overflowed the layout check (a panic with overflow checks, a bogus layout without).

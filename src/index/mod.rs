@@ -6,13 +6,14 @@
 //! a small bucket: O(1) in the size of the catalogue.
 
 pub mod builder;
+pub mod catalogue;
 pub mod format;
 pub mod reader;
 
 pub use builder::{BuildLock, BuildStats, IndexBuilder, TrackEntry};
 pub use reader::{HashSpread, Index, Postings, Track};
 
-use crate::fingerprint::Detail;
+use crate::codec::Detail;
 
 /// A track's position in the index's track table.
 #[derive(
@@ -32,9 +33,9 @@ pub struct Posting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::PeakCode;
+    use crate::codec::{Detail, Hash, Keyed};
     use crate::config::FingerprintParams;
-    use crate::fingerprint::{Detail, Hash, Keyed};
-    use format::PeakCode;
     use std::collections::BTreeSet;
 
     fn entry(id: &str, frames: u32) -> TrackEntry {

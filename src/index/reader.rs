@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 
 use memmap2::{Advice, Mmap};
 
-use super::format::{
-    FOOTER_LEN, Footer, HEADER_LEN, Header, PeakCode, PostingLayout, TRACK_RECORD_LEN, TrackRecord,
-};
+use super::format::{FOOTER_LEN, Footer, HEADER_LEN, Header, TRACK_RECORD_LEN, TrackRecord};
 use super::{Posting, TrackId};
+use crate::codec::{Hash, PeakCode, PostingLayout};
 use crate::config::FingerprintParams;
 use crate::error::{Error, Result};
-use crate::fingerprint::Hash;
 
 /// A catalogue track as the index stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The odds of a chance line: how many of a window's hits a line must gather to be believed
 //! ([`ChanceLine`]), from the Poisson tail of hits falling on one line at random.
 
-use super::MIN_CONFIDENCE;
+use super::thresholds::MIN_CONFIDENCE;
 
 /// The odds of a chance line in one window of one track: the best of `cells` lines (speeds
 /// times offsets) gathering a count of the window's hits, each of which falls on a given line

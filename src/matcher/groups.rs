@@ -4,7 +4,7 @@
 //! a plain sort or search.
 
 use super::line::{Hit, Line};
-use super::{PITCH_TOLERANCE, SPAN_TOLERANCE};
+use super::lookup::{PITCH_TOLERANCE, SPAN_TOLERANCE};
 
 /// Calls `f` with each track's distinct hits, sorted, in track order, for the tracks with at
 /// least `min` of them. Most tracks of a large index get chance hits: grouping by track first

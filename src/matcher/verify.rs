@@ -519,7 +519,7 @@ pub fn reference_check(track: TrackPeaks<'_>, query: &[QueryPeak], a: &Alignment
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::format::PeakCode;
+    use crate::codec::PeakCode;
 
     fn stored(codes: &[PeakCode]) -> Vec<u8> {
         let mut sorted = codes.to_vec();
@@ -655,7 +655,7 @@ mod tests {
     fn null_evidence(index: &crate::index::Index, items: &[Vec<f32>], per: usize) -> Vec<f64> {
         use crate::fingerprint::{Density, Fingerprinter};
         let params = *index.params();
-        let q = crate::config::QueryParams::default();
+        let q = crate::tuning::QueryParams::default();
         let mut below = crate::test_support::below(0x9E37_79B9_7F4A_7C15);
         let mut scratch = CheckScratch::default();
         let mut evidence = Vec::new();

@@ -8,6 +8,7 @@
 //! its items to a child process that can be killed ([`worker`]): a stuck or runaway decoder
 //! then costs one error record, not the scan.
 
+pub mod journal;
 pub mod source;
 pub mod worker;
 
@@ -23,12 +24,13 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use symphonia::core::io::MediaSource;
 
 use crate::audio;
-use crate::config::{Limits, QueryParams};
 use crate::error::{Error, Failure, FailureKind, Result};
 use crate::fingerprint::{Density, Fingerprinter};
 use crate::index::Index;
+use crate::limits::Limits;
 use crate::matcher::Matcher;
 use crate::report::{Found, Outcome, Reporter, Skip, Summary};
+use crate::tuning::QueryParams;
 pub use source::{Item, ItemData};
 
 /// The key of an item in resume journals: the path, then NUL and the member for archive members.

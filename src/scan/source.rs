@@ -26,9 +26,9 @@ use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-use crate::config::Limits;
 use crate::content::{self, Content, SNIFF_BYTES};
 use crate::error::{Error, Failure, FailureKind, Result};
+use crate::limits::Limits;
 use crate::report::{Skip, Summary};
 
 /// Extensions of audio files considered inside directories and archives (lower case).

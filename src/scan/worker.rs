@@ -37,10 +37,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Item, ItemData, process_item};
-use crate::config::{Limits, QueryParams};
 use crate::error::{Error, Result};
 use crate::index::Index;
+use crate::limits::Limits;
 use crate::report::Outcome;
+use crate::tuning::QueryParams;
 
 /// How to start a worker process: the program (normally this executable) and the arguments
 /// that make it serve items; `--index PATH` is appended.

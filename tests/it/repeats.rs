@@ -2,7 +2,7 @@
 //! places, and earmark reports one match that names both.
 
 use crate::common::{json_lines, run, testdata};
-use earmark::config::Limits;
+use earmark::Limits;
 
 const RATE: u32 = 8000;
 

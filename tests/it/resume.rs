@@ -90,18 +90,19 @@ fn resume_with_other_settings_is_refused_and_changes_nothing() {
 
     // Another key sample would give other answers for the items still to do.
     let out = earmark()
-        .args(args(&["--resume", "--key-sample", "2"]))
+        .args(args(&["--resume", "--profile", "songs"]))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--key-sample: 1 in the journal, 2 now"),
+        stderr.contains("--profile: \"clips\" in the journal, \"songs\" now"),
         "{stderr}"
     );
-    // Every difference is named, also the candidate score whose default sampled keys raise.
+    // Every difference is named: the profile, and each setting it moves.
     assert!(
-        stderr.contains("--candidate-score: 3 in the journal, 4 now"),
+        stderr.contains("key_sample: 1 in the journal, 8 now")
+            && stderr.contains("candidate_score: 3 in the journal, 4 now"),
         "{stderr}"
     );
     // So would another output format in the same file.
@@ -129,13 +130,13 @@ fn resume_with_other_settings_is_refused_and_changes_nothing() {
     older["settings"]["options"]
         .as_object_mut()
         .unwrap()
-        .remove("--dense-peaks");
+        .remove("dense_peaks_per_second");
     std::fs::write(&journal_path, format!("{older}\n{rest}")).unwrap();
     let out = earmark().args(args(&["--resume"])).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--dense-peaks: null in the journal, 30.0 now"),
+        stderr.contains("dense_peaks_per_second: null in the journal, 30.0 now"),
         "{stderr}"
     );
     assert_eq!(std::fs::read(&out_path).unwrap(), before);

@@ -33,8 +33,8 @@ fn finds_every_catalogue_clip_at_the_right_place_in_every_codec_and_container() 
 #[test]
 fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_nothing_else() {
     // What a catalogue of billions of postings does to almost every probe (each triplet holds
-    // more than --fourth-peak-above postings there), done here to every probe.
-    let narrow = scan_dump(&["--fourth-peak-above", "0"]);
+    // more than fourth_peak_above postings there), done here to every probe.
+    let narrow = scan_dump(&["--tune", "fourth_peak_above=0"]);
     // The quiet-speech clip scores 8-9 here: found, at the unchanged copy's threshold.
     finds_every_catalogue_clip(&narrow, 8.0);
     accuses_nothing(&narrow.1);
@@ -46,9 +46,9 @@ fn reading_every_triplet_only_at_its_fourth_peak_still_finds_every_clip_and_noth
 
 #[test]
 fn looking_up_one_key_in_two_still_finds_every_clip_and_nothing_else() {
-    // --key-sample keeps one triplet key in K and widens the verification window K-fold: built
-    // for whole songs in huge catalogues, it still finds these 5-10 s clips at K = 2.
-    let sampled = scan_dump(&["--key-sample", "2"]);
+    // The songs profile keeps one triplet key in K and widens the verification window K-fold:
+    // built for whole songs in huge catalogues, it still finds these 5-10 s clips at K = 2.
+    let sampled = scan_dump(&["--profile", "songs", "--tune", "key_sample=2"]);
     finds_every_catalogue_clip(&sampled, 8.0);
     accuses_nothing(&sampled.1);
     let (all, half) = (total_score(&scan_dump(&[]).1), total_score(&sampled.1));

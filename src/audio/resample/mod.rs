@@ -290,7 +290,7 @@ mod tests {
         for (clip, rate) in [("clip-mp3.mp3", 44100), ("clip-opus.opus", 48000)] {
             let bytes = std::fs::read(format!("testdata/dump/{clip}")).unwrap();
             // Decoded at its own rate, so not resampled.
-            let limits = crate::config::Limits::default();
+            let limits = crate::limits::Limits::default();
             let (music, _) = crate::audio::decode_to_vec(&bytes, None, rate, &limits).unwrap();
             let err = distance_from_reference(rate, &music[..3 * rate as usize]);
             assert!(err < 1e-5, "{clip}: max difference {err}");
