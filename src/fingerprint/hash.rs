@@ -232,4 +232,59 @@ mod tests {
         };
         assert!(layout.hash(&wild).0 < 1 << layout.total_bits());
     }
+
+    /// How landmarks become hashes and details, and peaks become stored codes, pinned to the
+    /// format version as the index layout is (`index::tests::the_layout_is_pinned_to_its_version`):
+    /// a change here changes every index, so it fails until `index::format::VERSION` is bumped
+    /// and the new version's checksum added.
+    #[test]
+    fn how_landmarks_and_peaks_are_keyed_is_pinned_to_the_format_version() {
+        const PINNED: &[(u32, u32)] = &[(4, 0x3b31_b602)];
+        let params = FingerprintParams::default();
+        let layout = HashLayout::new(&params);
+        let mut x = 0x2545_f491_u32;
+        let mut unit = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 8) as f32 / (1 << 24) as f32
+        };
+        let mut crc = crc32fast::Hasher::new();
+        for frame in 0..500 {
+            let m = Landmark {
+                frame,
+                anchor: unit() * 60.0,
+                interval_b: unit() * 24.0 - 12.0,
+                interval_c: unit() * 24.0 - 12.0,
+                ratio: unit(),
+                span: 1.0 + unit() * 47.0,
+                fourths: [unit() * 24.0 - 12.0, 0.0, 0.0, 0.0],
+                fourth_count: (frame % 2) as u8,
+                dense: false,
+                fine: false,
+            };
+            let keyed = layout.keyed(&m);
+            crc.update(&keyed.hash.0.to_le_bytes());
+            crc.update(&keyed.detail.0.to_le_bytes());
+            let peak = crate::fingerprint::Peak {
+                frame,
+                bin: 0,
+                time: frame as f32 + unit() - 0.5,
+                freq: 16.0 + unit() * 470.0,
+                power: 1.0,
+                rank: 0,
+            };
+            crc.update(&peak.code(&params).map_or(u32::MAX, |c| c.0).to_le_bytes());
+        }
+        let crc = crc.finalize();
+        let pinned = PINNED
+            .iter()
+            .find(|(v, _)| *v == crate::index::format::VERSION);
+        assert_eq!(
+            pinned.map(|p| p.1),
+            Some(crc),
+            "how hashes or peak codes are derived changed (checksum {crc:#010x}): bump \
+             index::format::VERSION and pin the new version's checksum"
+        );
+    }
 }

@@ -352,6 +352,7 @@ fn sliding_max(values: &[f32], r: usize, out: &mut [f32], s: &mut MaxScratch) {
     }
 }
 
+#[cfg(test)]
 /// The brute-force definition of [`PeakPicker`] over a whole spectrogram, for tests.
 pub fn reference_peaks(
     frames: &[Vec<f32>],

@@ -322,4 +322,36 @@ mod tests {
         drop(lock);
         BuildLock::acquire(&path).unwrap();
     }
+
+    /// Every byte of an index of fixed content, pinned to the format version that writes it:
+    /// a change to any section (header, tracks, strings, postings, directory, peaks, footer)
+    /// fails here until `format::VERSION` is bumped and the new version's checksum added.
+    /// (`fingerprint::hash`'s test pins how landmarks become hashes the same way.)
+    #[test]
+    fn the_layout_is_pinned_to_its_version() {
+        const PINNED: &[(u32, u32)] = &[(4, 0x16fc_bcbf)];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pinned.earmark");
+        let mut b = in_memory_builder(dir.path());
+        for (i, (name, n)) in [("a.mp3", 3000), ("dir/b.flac", 500), ("c.ogg", 10)]
+            .into_iter()
+            .enumerate()
+        {
+            b.add_track(
+                entry(name, 4000 + n),
+                &hashes(i as u32, n),
+                &peaks(i as u32, n / 4),
+            )
+            .unwrap();
+        }
+        b.finish(&path).unwrap();
+        let crc = crc32fast::hash(&std::fs::read(&path).unwrap());
+        let pinned = PINNED.iter().find(|(v, _)| *v == format::VERSION);
+        assert_eq!(
+            pinned.map(|p| p.1),
+            Some(crc),
+            "the index layout changed (checksum {crc:#010x}): bump index::format::VERSION, keep \
+             the old version readable or refused by name, and pin the new version's checksum"
+        );
+    }
 }

@@ -222,6 +222,7 @@ pub fn may_reach(
     false
 }
 
+#[cfg(test)]
 /// [`best_line`] by sweeping every speed, each sorted afresh: the definition it is tested
 /// against.
 pub fn reference_best_line(
@@ -335,6 +336,7 @@ fn densest_sorted<T>(sorted: &[T], offset: impl Fn(&T) -> f64, tolerance: f64) -
     best
 }
 
+#[cfg(test)]
 /// The quadratic definition of [`best_line`]'s count, for tests.
 pub fn reference_best_count(hits: &[Hit], centre: f64, speeds: &[f64], tolerance: f64) -> usize {
     let mut best = 0;

@@ -10,7 +10,6 @@
 mod design;
 mod stage;
 
-use design::plan;
 use stage::{Stage, designs};
 
 use crate::error::{Error, Result};
@@ -136,11 +135,12 @@ fn output_len(inputs: u64, in_rate: u32, out_rate: u32) -> u64 {
     ((2 * num + den) / (2 * den)) as u64
 }
 
+#[cfg(test)]
 /// The direct definition of [`MonoResampler`] over one whole stream at one rate, for tests:
 /// each stage of the same plan evaluates its kernel at every output instant, in `f64`.
 pub fn reference_resample(samples: &[f32], in_rate: u32, out_rate: u32) -> Vec<f32> {
     let mut x: Vec<f64> = samples.iter().map(|&s| f64::from(s)).collect();
-    for spec in plan(in_rate, out_rate) {
+    for spec in design::plan(in_rate, out_rate) {
         let half = spec.kernel.half() as i64;
         let outputs = spec.outputs_reaching(x.len() as u64);
         x = (0..outputs)

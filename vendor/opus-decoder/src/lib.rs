@@ -16,7 +16,6 @@ macro_rules! debug_trace {
 }
 
 mod celt;
-pub(crate) mod compare;
 mod entropy;
 mod error;
 mod multistream;
