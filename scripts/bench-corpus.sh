@@ -37,13 +37,13 @@
 # bass, -6 dB treble) and tempo-1.04-pink-10db (atempo 1.04, then pink noise at 10 dB).
 # Use another OUT_DIR (e.g. bench-holdout/).
 #
-# CORPUS=third builds a third, for a check that the second no longer gives (session 16 fixed a
-# miss found there): catalogue warzone2100-music (Opus files), the music of hedgewars-data and
+# CORPUS=third builds a third, for a check that the second no longer gives (a miss found there
+# was fixed): catalogue warzone2100-music (Opus files), the music of hedgewars-data and
 # supertux-data (copied under OUT_DIR/catalogue-src/<name>/, so track ids read
 # hedgewars/Art.ogg); not in the catalogue the music of freedroidrpg-data, xmoto-data and
 # frozen-bubble-data; speech in a third voice and text; the second corpus's degradations.
 #
-# CORPUS=fourth builds a fourth, a blind check of session 17's fine peaks (chosen on the other
+# CORPUS=fourth builds a fourth, a blind check of the fine peaks (chosen on the other
 # three): catalogue the music of warmux-data and flare-game (copied under
 # OUT_DIR/catalogue-src/<name>/); not in the catalogue the music of megaglest-data, lincity-ng-data
 # (Ogg files without an extension) and pingus-data (Impulse Tracker modules); speech in a fourth

@@ -549,7 +549,30 @@ $(cat "$TD/truth.tsv")
 $(printf '%s\n' "${SUMMARY[@]}")
 \`\`\`
 EOF
+cat <<'EOF'
+
+## Index fixtures
+
+`index-v4.earmark` (34 KB) is `catalogue/` indexed by earmark with index format version 4, the
+one it writes today (`earmark index testdata/catalogue -o testdata/index-v4.earmark --ids
+testdata/catalogue-ids.tsv`), its track records holding each file's source check.
+`index-v3.earmark` (29 KB) is the same written by format version 3, when the fourth peak was the
+first zone peak after C (`fourth_peak` = 1 in its parameter block; today's builds keep the
+strongest, 2), so it also keeps matching by hashes alone (version 3 stores no peaks) and the
+older rule tested. `index-v2.earmark` is the same catalogue written by format version 2 (triplet
+hashes without the fourth peak), kept so the tests check that an old index is refused by name.
+None is rebuilt by this script: they stay as written, so the tests notice when a change to the
+format or to the hashes would silently misread old indexes.
+
+## Files whose structure is off
+
+`tolerant/` holds 5 s of `wesnoth/siege.ogg` in WAV, MP3 and FLAC files whose lengths, junk or
+tags are off while their audio is intact; `scripts/make-tolerance-fixtures.sh` builds them and
+`tolerant/README.md` lists them.
+EOF
 } >"$TD/README.md"
+
+"$ROOT/scripts/make-tolerance-fixtures.sh"
 
 # --------------------------------------------------------------------------
 printf '\n%-44s %8s  %s\n' "file" "bytes" "format / codec / rate / ch / duration"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""A numpy model of earmark's peaks and triplets, for music under speech (BENCHMARKS.md, "Fine
-peaks (session 17)"): which item peaks still hold a catalogue track's peaks, and which of the
+"""A numpy model of earmark's peaks and triplets, for music under speech
+(docs/decisions/0031-fine-peaks.md): which item peaks still hold a catalogue track's peaks, and which of the
 index's triplets a query still forms.
 
     scripts/speech-peaks-model.py peaks BENCH_DIR       # the table of pickers
     scripts/speech-peaks-model.py triplets BENCH_DIR    # index triplets the query also forms
 
-BENCH_DIR is a corpus built by scripts/bench-corpus.sh (CORPUS=third in session 17); the model
+BENCH_DIR is a corpus built by scripts/bench-corpus.sh (CORPUS=third when fine peaks were chosen); the model
 reads its truth-speech.tsv, queries/ and catalogue-src/. It follows earmark's rules (8 kHz, FFT
 1024, hop 128, 125-3800 Hz, a peak is the maximum of its neighbourhood, the strongest few per
 block of 64 frames, a triplet pairs the first zone peaks within 48 frames and 12 semitones) but

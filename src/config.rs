@@ -45,7 +45,7 @@ pub struct FingerprintParams {
     /// Which zone peak after C extends each hash by its interval, in `interval_step_semitones`
     /// cells. A query reads a whole triplet's postings while they are few and only those whose
     /// fourth peak agrees once they are many, so a common triplet costs a fraction of its
-    /// postings (ARCHITECTURE.md, "Common triplets").
+    /// postings (docs/decisions/0014-common-triplets-skipped-by-share).
     pub fourth_peak: FourthPeak,
 }
 

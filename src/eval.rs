@@ -1,5 +1,5 @@
-//! Scoring against ground truth (`earmark eval`): runs a ground-truth file of queries against an index and reports, per
-//! degradation, recall, wrong-track answers, false positives and throughput.
+//! Scoring against ground truth (`earmark eval`): runs a ground-truth file of queries against an
+//! index and reports, per degradation, recall, wrong-track answers, false positives and throughput.
 //!
 //! Ground truth is TSV with a header line: `query<TAB>track<TAB>offset<TAB>degradation`, where
 //! `query` is a path (relative to the TSV's folder), `track` the expected catalogue track id

@@ -11,7 +11,9 @@
 //!                                            index::IndexBuilder ─▶ index::Index (mmap)
 //! ```
 //!
-//! [`config`] holds every parameter with its unit; [`error::Error`] is the one error type.
+//! [`config`] holds the fingerprint parameters every index records, [`tuning`] the query-time
+//! settings and their profiles, [`codec`] every stored bit; [`error::Error`] is the one error
+//! type. ARCHITECTURE.md walks the tree.
 
 pub mod audio;
 pub mod cli;

@@ -42,7 +42,8 @@ pub struct Landmark {
     pub fourths: [f32; MAX_FOURTH_CANDIDATES as usize],
     pub fourth_count: u8,
     /// Formed only by a query's dense layer ([`Landmarker::with_dense_layer`]): a triplet with
-    /// weaker peaks, looked up in its own cells only (ARCHITECTURE.md, "Dense layer").
+    /// weaker peaks, looked up in its own cells only
+    /// (docs/decisions/0020-a-dense-layer-of-weaker-query-peaks).
     pub dense: bool,
     /// Holds a fine peak ([`Landmarker::with_fine_peaks`]); such a triplet is also `dense`.
     pub fine: bool,

@@ -79,7 +79,8 @@ pub struct BuildStats {
     pub runs: usize,
 }
 
-/// Builds an index file. Add tracks with [`add_track`](Self::add_track), then [`finish`](Self::finish).
+/// Builds an index file. Add tracks with [`add_track`](Self::add_track), then
+/// [`finish`](Self::finish).
 pub struct IndexBuilder<'b> {
     params: FingerprintParams,
     hash_bits: u32,

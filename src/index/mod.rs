@@ -1,9 +1,9 @@
 //! The catalogue index: postings `(track, frame)` grouped by [`Hash`](crate::fingerprint::Hash),
 //! stored in one memory-mapped file.
 //!
-//! [`format`](mod@format) owns the byte layout (drawn in docs/index-format.md), [`builder::IndexBuilder`]
-//! writes it, [`reader::Index`] reads it. A lookup is one directory read and a binary search in
-//! a small bucket: O(1) in the size of the catalogue.
+//! [`format`](mod@format) owns the byte layout (drawn in docs/index-format.md),
+//! [`builder::IndexBuilder`] writes it, [`reader::Index`] reads it. A lookup is one directory read
+//! and a binary search in a small bucket: O(1) in the size of the catalogue.
 
 pub mod builder;
 pub mod catalogue;

@@ -7,25 +7,25 @@
 //!    sibling (the same other cells) was too. A dense-layer landmark ([`Landmark::dense`]) is
 //!    looked up in its own cells only ([`QueryParams::at_own_cells`]). Every posting becomes a
 //!    [`Hit`] `(query frame, reference frame)` for its track.
-//! 2. **Votes** (`windows`, `groups`, `line`). Per track, hits are cut into overlapping windows of the query; in each the
-//!    [`line::best_line`] search finds the time line (speed and offset) most hits agree with.
-//!    A long item's windows are searched a chunk at a time as its hits arrive, and the hits
-//!    dropped (`CHUNK_WINDOW_STARTS`), so memory does not grow with the item.
-//! 3. **Verification** (`windows`, `chance`, `thresholds`, `verify`). A window's line must gather enough hits, improbably many by chance
-//!    (one minus the chance that the best of all the lines searched would gather as many hits
-//!    if this track's hits were spread at random must reach 0.99). Where the index stores the
-//!    track's peaks, a line of [`QueryParams::candidate_score`] hits is then checked against
-//!    them ([`verify`]): the track's peaks that the item holds where the line puts them, each
-//!    weighted by how rarely chance puts an item peak there, must be improbable for a
-//!    recording unrelated to the track ([`QueryParams::min_peak_evidence`]). Without stored
-//!    peaks, a line must gather the score of its transform from several pitches
-//!    ([`QueryParams::min_pitches`]).
-//! 4. **Segments** (`segments`). Consecutive windows of one track on the same line merge into one match,
-//!    refitted by least squares; separate lines of a track (a track played twice) or separate
-//!    tracks (a medley) stay separate matches.
-//! 5. **Shadows** (`candidates`). A weaker match of another track under a stronger one is dropped when it is
-//!    four times weaker, or clearly weaker and resting on the stronger one's query peaks (a
-//!    passage two catalogue tracks share): `candidates::suppress_shadows`.
+//! 2. **Votes** (`windows`, `groups`, `line`). Per track, hits are cut into overlapping
+//!    windows of the query; in each the [`line::best_line`] search finds the time line (speed
+//!    and offset) most hits agree with. A long item's windows are searched a chunk at a time as
+//!    its hits arrive, and the hits dropped, so memory does not grow with the item.
+//! 3. **Verification** (`windows`, `chance`, `thresholds`, `verify`). A window's line must
+//!    gather enough hits, improbably many by chance (one minus the chance that the best of all
+//!    the lines searched would gather as many hits if this track's hits were spread at random
+//!    must reach 0.99). Where the index stores the track's peaks, a line of
+//!    [`QueryParams::candidate_score`] hits is then checked against them ([`verify`]): the
+//!    track's peaks that the item holds where the line puts them, each weighted by how rarely
+//!    chance puts an item peak there, must be improbable for a recording unrelated to the track
+//!    ([`QueryParams::min_peak_evidence`]). Without stored peaks, a line must gather the score
+//!    of its transform from several pitches ([`QueryParams::min_pitches`]).
+//! 4. **Segments** (`segments`). Consecutive windows of one track on the same line merge into
+//!    one match, refitted by least squares; separate lines of a track (a track played twice) or
+//!    separate tracks (a medley) stay separate matches.
+//! 5. **Shadows** (`candidates`). A weaker match of another track under a stronger one is
+//!    dropped when it is four times weaker, or clearly weaker and resting on the stronger one's
+//!    query peaks (a passage two catalogue tracks share).
 
 mod candidates;
 mod chance;
@@ -48,17 +48,8 @@ pub use thresholds::Transform;
 pub use verify::PeakCheck;
 use windows::Windows;
 
-/// Changes with every change to which matches an index and a query yield (a scan's resume
-/// journal records it, and refuses to mix two revisions' answers in one output). 1: up to
-/// session 7's dense layer; 2: shadows found by shared query peaks, dense triplets read whole
-/// up to [`QueryParams::dense_fourth_peak_above`]; 3: matches rest on several pitches
-/// ([`QueryParams::min_pitches`]), lower minimum scores, and no extra point for far hits; 4:
-/// candidates checked against the track's stored peaks ([`verify`]); 5: the check weighs each
-/// heard peak by how rarely chance hears it, and candidates start at 3 hashes; 6: a window's
-/// lines are searched at every pitch shift holding the hits a line needs, not only the commonest;
-/// 7: an unchanged copy's line is searched on its own odds, from two hashes where the peak check
-/// decides; 8: a window's strongest line is taken first, whatever its pitch shift; 9: fine
-/// peaks form triplets and join the peak check.
+/// Bumped with every change to which matches an index and a query yield: a scan's resume
+/// journal records it, and refuses to mix two revisions' answers in one output.
 pub const REVISION: u32 = 9;
 
 /// A catalogue track heard in a query item.

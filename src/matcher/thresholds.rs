@@ -18,7 +18,7 @@ pub(super) const MIN_CONFIDENCE: f64 = 0.99;
 /// much of the searched speed-and-pitch space a chance line could have fallen in, so each needs
 /// its own evidence: on the issue-3 corpus, of the answers scoring 6 to 9, unchanged ones were
 /// right 17 times in 18 and pitch-only ones 13 times in 23, while all 17 scoring 6 to 12 with
-/// pitch and tempo changed independently were false (ARCHITECTURE.md, "Thresholds by transform").
+/// pitch and tempo changed independently were false (docs/decisions/0011-thresholds-by-transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transform {
     /// Speed 1, pitch 0.

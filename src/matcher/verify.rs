@@ -9,8 +9,8 @@
 //! more than chance lines gather. But most of the track's single peaks survive (MP3 97–100 %,
 //! a 2-semitone pitch shift 36–71 %, speech at 0 dB 23–44 %), and an unrelated recording holds
 //! a peak near a given time and pitch only as often as its own peak density says. So the check
-//! tells a weak true line from a chance line where the hash score cannot (ARCHITECTURE.md,
-//! "The peak check").
+//! tells a weak true line from a chance line where the hash score cannot
+//! (docs/decisions/0023-the-peak-check).
 
 use crate::config::FingerprintParams;
 use crate::fingerprint::Peak;
@@ -25,7 +25,7 @@ pub const PITCH_TOLERANCE: f32 = 6.4;
 /// put under an item peak this often or more gets no weight. Speech at 0 dB leaves a true copy
 /// 23–44 % of its peaks, a 2-semitone pitch shift 36–71 %. On the issue-3 corpus 0.3 let the
 /// fewest chance lines through: the last clean threshold was 4, against 6 for 0.4 and 7 for
-/// 0.5 (ARCHITECTURE.md, "The peak check").
+/// 0.5 (docs/decisions/0023-the-peak-check).
 pub const HEARD_SHARE: f64 = 0.3;
 /// The check covers at least this many seconds of the item around the candidate's stretch,
 /// where the item lasts that long: a true copy goes on beyond the hashes that found it, and a
@@ -43,7 +43,7 @@ pub const MIN_HEARD_SEMITONES: usize = 8;
 /// fine peaks' weights are tuned for (as [`HEARD_SHARE`] for the ordinary ones). Lower than
 /// that share: a copy that keeps its ordinary peaks leaves few to the fine ones, whose terms
 /// then cost its evidence more the more each weighs; a copy under speech has lost the ordinary
-/// ones (ARCHITECTURE.md, "Fine peaks").
+/// ones (docs/decisions/0031-fine-peaks).
 pub const FINE_HEARD_SHARE: f64 = 0.12;
 
 /// One query peak: time in frames, pitch in sixteenths of a semitone above `min_freq_hz`

@@ -23,14 +23,14 @@ use crate::tuning::QueryParams;
 /// Lines a window may start besides those its segments already follow. A 10 s query cut from
 /// a passage looped every 2 s (ufoai's MarineUrbanWarfare) fits 13 of its repeats almost
 /// equally, and lines are found in order of raw hit count, not score: with 8, the true
-/// position was left out once (BENCHMARKS.md, session 7). The strongest line of any pitch shift
-/// is found first ([`Matcher::new_line`]), so the cap drops the weakest.
+/// position was left out once (docs/decisions/0010-several-lines-per-window). The strongest
+/// line of any pitch shift is found first ([`Matcher::new_line`]), so the cap drops the weakest.
 const MAX_NEW_LINES_PER_WINDOW: usize = 16;
 /// Window starts searched per chunk of an item. A long item's hits are resolved a chunk at a
 /// time, as they arrive, and then dropped, so that a worker holds about `n + 1` half windows of
 /// hits instead of the whole item's: among 10^10 postings' chance hits a 9-minute song held
-/// 3 GB at `--key-sample 8` (ARCHITECTURE.md, "Long items"). The half window that two chunks
-/// share is grouped by track twice.
+/// 3 GB at `--key-sample 8` (docs/decisions/0026-long-items-in-chunks). The half window that two
+/// chunks share is grouped by track twice.
 pub(super) const CHUNK_WINDOW_STARTS: u32 = 4;
 /// Held hits (20 bytes each) beyond which every window already complete is searched, however
 /// few: the heaviest songs among 10^10 postings' chance hits gather 80 million hits in 4
@@ -259,7 +259,7 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
     /// keeps its peaks better than its triplets: on the corpus, 9 of the 12 speech queries
     /// missed until then had 2 or 3 true anchors on a track holding 25–140 hits, and at the
     /// truth's place the item held the track's peaks with evidence 4.5–22, above 7 for 7 of
-    /// them (ARCHITECTURE.md, "Unchanged copies").
+    /// them (docs/decisions/0029-unchanged-copies-searched-on-their-own-odds).
     fn unchanged_line(
         &self,
         hits: &[Hit],

@@ -259,6 +259,7 @@ impl Summary {
             "summary": {
                 "items": self.items,
                 "hours": (self.seconds / 3600.0 * 1e4).round() / 1e4,
+                "audio_seconds": (self.seconds * 1e3).round() / 1e3,
                 "matches": self.matches,
                 "items_with_matches": self.items_with_matches,
                 "failed": names(&self.failed),
@@ -283,7 +284,10 @@ impl Summary {
         };
         Some(Summary {
             items: u("items"),
-            seconds: v.get("hours")?.as_f64()? * 3600.0,
+            seconds: v
+                .get("audio_seconds")
+                .and_then(serde_json::Value::as_f64)
+                .or_else(|| Some(v.get("hours")?.as_f64()? * 3600.0))?,
             matches: u("matches"),
             items_with_matches: u("items_with_matches"),
             failed: kinds("failed"),

@@ -7,6 +7,7 @@ mod eval;
 mod index;
 mod isolation;
 mod lying_headers;
+mod readme;
 mod repeats;
 mod resume;
 mod safety;
