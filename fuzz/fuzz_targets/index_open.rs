@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use earmark::fingerprint::{Density, Fingerprinter, Hash, Landmark, Peak};
+use earmark::codec::Hash;
+use earmark::fingerprint::{Density, Fingerprinter, Landmark, Peak};
 use earmark::index::format::{FOOTER_LEN, HEADER_LEN};
 use earmark::index::{Index, TrackId};
 use earmark::matcher::Matcher;
@@ -48,7 +49,7 @@ fn exercise(index: &Index<&[u8]>) {
     }
     // Hashes as wide as the index's layout says its hashes are (the header checks that the
     // parameters agree), as the matcher makes them.
-    let bits = index.layout().hash_bits;
+    let bits = index.hash_bits();
     let mask = if bits >= 32 {
         u32::MAX
     } else {
@@ -86,11 +87,11 @@ fuzz_target!(|data: &[u8]| {
     let header = match Index::from_bytes(&bytes[..], Path::new("fuzz.earmark")) {
         Ok(index) => {
             exercise(&index);
-            index.header().clone()
+            index.segments()[0].header().clone()
         }
         Err(_) => return,
     };
-    // Again with the footer's section checksums rewritten, so `verify` looks past them.
+    // Again with the first segment's footer checksums rewritten, so `verify` looks past them.
     let footer = header.footer_offset() as usize;
     assert!(footer + FOOTER_LEN <= bytes.len());
     for (i, s) in [

@@ -17,7 +17,7 @@ use crate::report::{Skip, count};
 #[derive(Args, Debug)]
 pub struct IndexArgs {
     /// Catalogue files, directories and archives.
-    #[arg(required_unless_present = "files_from")]
+    #[arg(required_unless_present_any = ["files_from", "compact"])]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub list: InputList,
@@ -28,9 +28,14 @@ pub struct IndexArgs {
     #[arg(long)]
     pub ids: Option<PathBuf>,
     /// Add to the existing index at --output instead of replacing it; tracks already in it are
-    /// not fingerprinted again.
+    /// not fingerprinted again, and the new ones are written after it as a segment of their
+    /// own, so the cost is theirs alone.
     #[arg(long, conflicts_with = "force")]
     pub append: bool,
+    /// Write the index at --output as one segment: alone, merges the segments that appends
+    /// added (every lookup searches each); with --append, adds the new tracks and merges all.
+    #[arg(long, conflicts_with = "force")]
+    pub compact: bool,
     /// Replace an existing index, or a file that earmark did not write (never an input).
     #[arg(long)]
     pub force: bool,
@@ -59,6 +64,9 @@ pub struct DemoArgs {
 
 pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
     let started = Instant::now();
+    if args.compact && args.inputs.is_empty() && args.list.files_from.is_none() {
+        return compact(&args, started);
+    }
     super::inputs_exist(&args.inputs)?;
     let appending = args.append && args.output.exists();
     if appending {
@@ -82,6 +90,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
         listed: &mut listed,
         output: &args.output,
         base: base.as_ref(),
+        compact: args.compact,
         external_ids,
         jobs: super::jobs(args.jobs),
         memory_bytes: args.memory_mb << 20,
@@ -156,7 +165,35 @@ pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
         stats.postings,
         stats.bytes as f64 / 1e6
     );
+    if stats.segments > 1 {
+        eprintln!(
+            "earmark: {} holds {} segments; `earmark index --compact -o {}` merges them",
+            args.output.display(),
+            stats.segments,
+            args.output.display()
+        );
+    }
     Ok(exit(&built))
+}
+
+/// `--compact` alone: the index at --output rewritten as one segment.
+fn compact(args: &IndexArgs, started: Instant) -> anyhow::Result<Status> {
+    let before = Index::open(&args.output)
+        .with_context(|| format!("compacting {}", args.output.display()))?
+        .segments()
+        .len();
+    let stats = catalogue::compact(&args.output, args.memory_mb << 20)
+        .with_context(|| format!("compacting {}", args.output.display()))?;
+    eprintln!(
+        "earmark: merged {} into one in {:.1} s; {} has {}, {} postings, {:.2} MB",
+        count(before as u64, "segment", "segments"),
+        started.elapsed().as_secs_f64(),
+        args.output.display(),
+        count(stats.tracks, "track", "tracks"),
+        stats.postings,
+        stats.bytes as f64 / 1e6
+    );
+    Ok(Status::Found)
 }
 
 /// 0, or 3 when catalogue files could not be indexed (listed again, after the progress lines).
@@ -229,6 +266,7 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<Status> {
         output: index_path.clone(),
         ids: ids.exists().then_some(ids),
         append: false,
+        compact: false,
         force: false,
         jobs: 0,
         memory_mb: 256,

@@ -29,52 +29,89 @@ pub struct VerifyArgs {
 
 pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
     let index = Index::open(&args.index)?;
-    let h = index.header();
-    let hours = h.total_frames as f64 * h.params.frame_seconds() / 3600.0;
+    let params = *index.params();
+    let segments = index.segments();
+    let hours = index.total_frames() as f64 * params.frame_seconds() / 3600.0;
+    let mut versions: Vec<u32> = segments.iter().map(|s| s.header().version).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let versions: Vec<String> = versions.iter().map(u32::to_string).collect();
     println!("index        {}", args.index.display());
-    println!("format       version {}", h.version);
-    println!("tracks       {}", h.tracks);
+    println!("format       version {}", versions.join(" and "));
+    println!("tracks       {}", index.tracks());
+    if segments.len() > 1 {
+        println!(
+            "segments     {}: every lookup searches each; `earmark index --compact -o {}` merges them",
+            segments.len(),
+            args.index.display()
+        );
+        for (i, s) in segments.iter().enumerate() {
+            let h = s.header();
+            println!(
+                "segment {i:<4} tracks {}–{}, {} postings, {} bytes at {}",
+                s.first_track().0,
+                u64::from(s.first_track().0) + h.tracks.max(1) - 1,
+                h.postings,
+                s.section().len,
+                s.section().offset
+            );
+        }
+    }
+    if index.unfinished_bytes() > 0 {
+        println!(
+            "unfinished   {} bytes of an append that did not finish follow the index; the next \
+             `earmark index --append` removes them",
+            index.unfinished_bytes()
+        );
+    }
+    let peak_bytes: u64 = segments.iter().map(|s| s.header().peak_list.len).sum();
     if index.has_peaks() {
         println!(
             "peaks        {} ({:.1} per second of audio, {:.3} MB per hour)",
-            h.peaks,
-            h.peaks as f64 / (hours * 3600.0).max(1e-9),
-            h.peak_list.len as f64 / 1e6 / hours.max(1e-9)
+            index.peaks(),
+            index.peaks() as f64 / (hours * 3600.0).max(1e-9),
+            peak_bytes as f64 / 1e6 / hours.max(1e-9)
         );
     } else {
         println!(
             "peaks        none stored (format version {}): matches rest on hashes alone",
-            h.version
+            versions.join(" and ")
         );
     }
     println!("audio        {hours:.2} hours");
     println!(
         "postings     {} ({:.1} per second of audio)",
-        h.postings,
-        h.postings as f64 / (hours * 3600.0).max(1e-9)
+        index.postings(),
+        index.postings() as f64 / (hours * 3600.0).max(1e-9)
     );
     println!(
         "size         {} bytes ({:.3} MB per hour of audio, {:.2} bytes per posting)",
         index.size(),
         index.size() as f64 / 1e6 / hours.max(1e-9),
-        index.size() as f64 / (h.postings.max(1)) as f64
+        index.size() as f64 / (index.postings().max(1)) as f64
     );
-    let l = h.layout;
-    println!(
-        "layout       {} hash bits: {} in the directory, {} in postings; {} track bits, {} frame bits",
-        l.hash_bits,
-        l.dir_bits,
-        l.low_bits(),
-        l.track_bits,
-        l.time_bits
-    );
-    for (name, value) in h.params.describe() {
+    for (i, s) in segments.iter().enumerate() {
+        let l = s.header().layout;
+        let which = if segments.len() > 1 {
+            format!("segment {i}: ")
+        } else {
+            String::new()
+        };
+        println!(
+            "layout       {which}{} hash bits: {} in the directory, {} in postings; {} track bits, {} frame bits",
+            l.hash_bits,
+            l.dir_bits,
+            l.low_bits(),
+            l.track_bits,
+            l.time_bits
+        );
+    }
+    for (name, value) in params.describe() {
         println!("param        {name} = {value}");
     }
     // An index built with other parameters still works (queries use its own); this says
     // whether rebuilding it would change its hashes.
-    let differ: Vec<String> = h
-        .params
+    let differ: Vec<String> = params
         .describe()
         .into_iter()
         .zip(crate::config::FingerprintParams::default().describe())
@@ -90,18 +127,19 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
         );
     }
     if args.hashes {
-        let cap = crate::QueryParams::default().max_postings_per_hash(h.postings);
+        let cap = crate::QueryParams::default().max_postings_per_hash(index.postings());
         // Queries read, and skip, whole triplets: the fourth peak only narrows common ones.
-        let fourth = HashLayout::new(&h.params).fourth_bits();
+        let fourth = HashLayout::new(&params).fourth_bits();
         let [s, t] = index.hash_spreads([0, fourth], cap);
-        let space = 2f64.powi(l.hash_bits as i32);
+        let hash_bits = index.hash_bits();
+        let space = 2f64.powi(hash_bits as i32);
         println!(
             "hashes       {} of 2^{} values used; a posting shares its hash with {:.2} postings \
              on average, itself included (uniform hashes: {:.2})",
             s.hashes,
-            l.hash_bits,
+            hash_bits,
             s.postings_per_hash_seen(),
-            1.0 + h.postings as f64 / space
+            1.0 + index.postings() as f64 / space
         );
         println!(
             "spread       the (hash, track) pairs collide like 2^{:.1} equally likely hashes",
@@ -127,7 +165,7 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
             let track = index
                 .track(crate::index::TrackId(t))
                 .expect("id below the count");
-            let secs = f64::from(track.frames) * h.params.frame_seconds();
+            let secs = f64::from(track.frames) * params.frame_seconds();
             println!(
                 "track {t:>6}  {:>9.1} s  {}{}",
                 secs,
@@ -146,11 +184,23 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
 pub fn run_verify(args: VerifyArgs) -> anyhow::Result<Status> {
     let index = Index::open(&args.index)?;
     index.verify()?;
+    let segments = match index.segments().len() {
+        1 => String::new(),
+        n => format!(" in {n} segments"),
+    };
     println!(
-        "{}: ok ({} tracks, {} postings, every checksum matches)",
+        "{}: ok ({} tracks, {} postings{segments}, every checksum matches)",
         args.index.display(),
         index.tracks(),
         index.postings()
     );
+    if index.unfinished_bytes() > 0 {
+        println!(
+            "{}: {} bytes of an append that did not finish follow the index; the next `earmark \
+             index --append` removes them",
+            args.index.display(),
+            index.unfinished_bytes()
+        );
+    }
     Ok(Status::Found)
 }

@@ -1,10 +1,12 @@
 //! [`IndexBuilder`]: collects `(hash, track, frame)` postings, spills sorted runs to disk when
-//! they outgrow the memory limit, and merges the runs (and, when adding to an index, the old
-//! index's postings, which are already sorted) into a new index file.
+//! they outgrow the memory limit, and merges the runs (and, when rewriting an index whole, the
+//! old index's postings, which are already sorted) into an index blob.
 //!
-//! The file is written under a temporary name beside the target, synced, and renamed over it:
-//! a build that is killed at any moment leaves the previous index untouched. A lock file stops
-//! two builds of the same index from racing.
+//! A new or rewritten index is written under a temporary name beside the target, synced, and
+//! renamed over it ([`IndexBuilder::finish`]); an append writes its tracks as a new segment
+//! after the index's end and then the table that makes it part of the index
+//! ([`IndexBuilder::finish_segment`]). Either way a build killed at any moment leaves the
+//! previous index as it was. A lock file stops two builds of the same index from racing.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,7 +17,9 @@ use std::path::{Path, PathBuf};
 use rayon::slice::ParallelSliceMut;
 
 use super::TrackId;
-use super::format::{Footer, HEADER_LEN, Header, Section, TrackRecord, VERSION};
+use super::format::{
+    Footer, HEADER_LEN, Header, MAX_SEGMENTS, Section, SegmentTable, TrackRecord, VERSION,
+};
 use super::reader::Index;
 use crate::codec::{Detail, Keyed, PeakCode, PostingLayout};
 use crate::config::FingerprintParams;
@@ -69,7 +73,7 @@ impl Record {
     }
 }
 
-/// Figures about a finished build.
+/// Figures about a finished build: the whole index's, once it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildStats {
     pub tracks: u64,
@@ -77,6 +81,8 @@ pub struct BuildStats {
     pub bytes: u64,
     /// Sorted runs spilled to disk (0 when everything fitted in memory).
     pub runs: usize,
+    /// Segments the index now holds: 1 unless this build appended one.
+    pub segments: usize,
 }
 
 /// Builds an index file. Add tracks with [`add_track`](Self::add_track), then
@@ -253,7 +259,18 @@ impl<'b> IndexBuilder<'b> {
             None => Ok(()),
         };
         let tmp = temp_path(path);
-        let result = flushed.and_then(|()| self.write(&tmp, layout));
+        let result = flushed.and_then(|()| {
+            let io = |e| Error::io(&tmp, e);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)
+                .map_err(io)?;
+            let stats = self.write(&mut file, 0, layout, &tmp)?;
+            file.sync_all().map_err(io)?;
+            Ok(stats)
+        });
         let _ = fs::remove_dir_all(&self.spill_dir);
         let stats = match result {
             Ok(stats) => stats,
@@ -272,15 +289,85 @@ impl<'b> IndexBuilder<'b> {
         Ok(stats)
     }
 
-    fn write(&self, tmp: &Path, layout: PostingLayout) -> Result<BuildStats> {
-        let io = |e| Error::io(tmp, e);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(tmp)
-            .map_err(io)?;
-        let mut w = CountingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    /// Adds the tracks to `base`, the index at `path`, as a new segment: written after the
+    /// index's end (over the tail of an append that did not finish, if any), synced, then closed
+    /// by a segment table naming every segment, synced in turn. Until the table is complete the
+    /// file reads as it was. The cost is the new tracks': the segments already there are neither
+    /// read nor rewritten.
+    pub fn finish_segment(mut self, path: &Path, base: &Index) -> Result<BuildStats> {
+        assert!(
+            self.base.is_none(),
+            "a segment holds only its own tracks: no with_base"
+        );
+        base.params().ensure_same(&self.params)?;
+        let mut sections: Vec<Section> = base.segments().iter().map(|s| s.section()).collect();
+        if sections.len() >= MAX_SEGMENTS {
+            return Err(Error::Build {
+                reason: format!(
+                    "{} already holds {MAX_SEGMENTS} segments; merge them with `earmark index --compact`",
+                    path.display()
+                ),
+            });
+        }
+        let max_frames = self.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
+        let layout = PostingLayout::choose(
+            self.hash_bits,
+            self.postings,
+            self.tracks.len() as u64,
+            u64::from(max_frames),
+        )?;
+        self.run.par_sort_unstable();
+        let peaks = self.spill_dir.join("peaks");
+        let flushed = match self.peak_file.take() {
+            Some(w) => w
+                .into_inner()
+                .map(drop)
+                .map_err(|e| Error::io(&peaks, e.into_error())),
+            None => Ok(()),
+        };
+        let result = flushed.and_then(|()| {
+            let io = |e| Error::io(path, e);
+            let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
+            let start = base.size();
+            // The base ends on an 8-byte boundary (a footer or a table); what lies past it is
+            // an unfinished append's.
+            file.set_len(start).map_err(io)?;
+            let added = self.write(&mut file, start, layout, path)?;
+            file.sync_all().map_err(io)?;
+            sections.push(Section {
+                offset: start,
+                len: added.bytes,
+            });
+            let at = start + added.bytes;
+            let segments = sections.len();
+            let table = SegmentTable { segments: sections }.encode(at);
+            file.seek(SeekFrom::Start(at)).map_err(io)?;
+            file.write_all(&table).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            Ok(BuildStats {
+                tracks: u64::from(base.tracks()) + added.tracks,
+                postings: base.postings() + added.postings,
+                bytes: at + table.len() as u64,
+                runs: added.runs,
+                segments,
+            })
+        });
+        let _ = fs::remove_dir_all(&self.spill_dir);
+        result
+    }
+
+    /// Writes the index blob at offset `start` of `file` (`path` names it in errors); every
+    /// offset inside counts from `start`.
+    fn write(
+        &self,
+        file: &mut File,
+        start: u64,
+        layout: PostingLayout,
+        path: &Path,
+    ) -> Result<BuildStats> {
+        let io = |e| Error::io(path, e);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut w = CountingWriter::new(BufWriter::with_capacity(1 << 20, &mut *file));
         w.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
 
         // Track table, then the strings it points into.
@@ -414,15 +501,16 @@ impl<'b> IndexBuilder<'b> {
             file_len,
         };
         w.write_all(&footer.encode()).map_err(io)?;
-        let mut file = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        w.inner.flush().map_err(io)?;
+        drop(w);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
         file.write_all(&header.encode()).map_err(io)?;
-        file.sync_all().map_err(io)?;
         Ok(BuildStats {
             tracks: header.tracks,
             postings: header.postings,
             bytes: file_len,
             runs: self.runs.len(),
+            segments: 1,
         })
     }
 

@@ -2,7 +2,8 @@
 //! recording ([`track_id`]), refuses two recordings of one id, fingerprints batches in parallel
 //! ([`fingerprint_track`]) and hands them to the [`IndexBuilder`]. With a base index
 //! (`--append`), a recording already in it under its id, with the same bytes, is not
-//! fingerprinted again.
+//! fingerprinted again, and the new ones become a segment of their own; [`compact`] merges the
+//! segments into one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Cursor, Read, Seek};
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::format::{SOURCE_CHECK_BYTES, source_check};
+use super::format::{MAX_SEGMENTS, SOURCE_CHECK_BYTES, source_check};
 use super::{BuildLock, BuildStats, Index, IndexBuilder, TrackEntry, TrackId};
 use crate::audio;
 use crate::codec::{Keyed, PeakCode};
@@ -133,6 +134,9 @@ pub struct Request<'a> {
     pub output: &'a Path,
     /// The index to add to (`--append`), or none.
     pub base: Option<&'a Index>,
+    /// Write the whole index as one segment, the base's postings merged in, instead of adding
+    /// the new tracks as a segment of their own (`--compact`).
+    pub compact: bool,
     /// External ids (`--ids`), by track id.
     pub external_ids: HashMap<String, String>,
     pub jobs: usize,
@@ -191,7 +195,12 @@ pub fn build(request: Request<'_>, note: &mut dyn FnMut(Note<'_>)) -> Result<Bui
     let limits = request.limits;
     let spill = super::builder::sibling(request.output, &format!(".runs-{}", std::process::id()));
     let mut builder = IndexBuilder::new(params, request.memory_bytes, spill)?;
-    if let Some(b) = request.base {
+    // New tracks go into a segment of their own, unless the index is to be rewritten whole or
+    // already holds as many segments as it may.
+    let rewrite = request
+        .base
+        .filter(|b| request.compact || b.segments().len() >= MAX_SEGMENTS);
+    if let Some(b) = rewrite {
         builder = builder.with_base(b)?;
     }
     // Ids already in the index, with the source check of the file each came from.
@@ -336,10 +345,25 @@ pub fn build(request: Request<'_>, note: &mut dyn FnMut(Note<'_>)) -> Result<Bui
             request.output.display()
         )));
     }
-    if request.base.is_none() || built.added > 0 {
-        built.written = Some(builder.finish(request.output)?);
-    }
+    built.written = match request.base {
+        Some(base) if built.added > 0 && rewrite.is_none() => {
+            Some(builder.finish_segment(request.output, base)?)
+        }
+        Some(_) if built.added == 0 && !request.compact => None,
+        _ => Some(builder.finish(request.output)?),
+    };
     Ok(built)
+}
+
+/// Rewrites the index at `path` as one segment (`earmark index --compact`): the segments that
+/// appends added are merged, so that a lookup searches one. Nothing is fingerprinted again.
+pub fn compact(path: &Path, memory_bytes: u64) -> Result<BuildStats> {
+    let _lock = BuildLock::acquire(path)?;
+    let index = Index::open(path)?;
+    let spill = super::builder::sibling(path, &format!(".runs-{}", std::process::id()));
+    IndexBuilder::new(*index.params(), memory_bytes, spill)?
+        .with_base(&index)?
+        .finish(path)
 }
 
 /// Reads and fingerprints one walked item.

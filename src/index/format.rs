@@ -9,6 +9,9 @@
 //! ```
 //!
 //! Version 3 had no peaks section; it is still read, and its tracks have no stored peaks.
+//!
+//! An index grown by `--append` is several such blobs (segments) one after another, closed by a
+//! [`SegmentTable`]; a one-segment index has no table, so it is exactly the file above.
 
 use std::path::Path;
 
@@ -30,6 +33,15 @@ pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
 /// Bytes per track record.
 pub const TRACK_RECORD_LEN: usize = 24;
+/// Last eight bytes of an index of several segments, closing its [`SegmentTable`].
+pub const SEGMENTS_MAGIC: [u8; 8] = *b"EARMSEGS";
+/// Most segments an index may hold: every lookup searches each, so more would slow scans
+/// (`earmark index --compact` merges them into one).
+pub const MAX_SEGMENTS: usize = 64;
+/// Bytes of a segment table before its entries, and after them.
+const TABLE_HEAD: usize = 16;
+const TABLE_TAIL: usize = 32;
+
 /// A byte range of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Section {
@@ -370,6 +382,151 @@ impl Footer {
             file_len: u64_at(bytes, 16),
         })
     }
+}
+
+/// Where each segment of an index lies: the table that closes an index of two segments or more.
+/// A segment is a complete index blob (header to footer) whose offsets count from its own first
+/// byte; segment 0 starts the file, the others follow it in order, each on an 8-byte boundary,
+/// with the tables that earlier appends wrote between them (read no more). Track ids
+/// run on from segment to segment: a segment's first track is the one after the previous
+/// segment's last.
+///
+/// ```text
+///  0     8  "EARMSEGS"
+///  8     4  u32 segment count n (2..=MAX_SEGMENTS)
+/// 12     4  reserved, 0
+/// 16   16n  per segment: u64 offset, u64 length
+/// 16+16n 4  CRC32 of the bytes above
+///  +4    4  reserved, 0
+///  +8    8  u64 the table's length, 48 + 16n
+/// +16    8  u64 the file's length when the table was written: where the table ends
+/// +24    8  "EARMSEGS"
+/// ```
+///
+/// An append writes its segment and then a new table after the old one, whose bytes stay as
+/// they were; a reader finds the newest table at the file's end, so an append killed before its
+/// table was complete leaves the index as it was, with a tail that [`committed_end`] skips.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentTable {
+    pub segments: Vec<Section>,
+}
+
+impl SegmentTable {
+    /// Bytes of a table of `n` segments.
+    pub fn len_for(n: usize) -> u64 {
+        (TABLE_HEAD + 16 * n + TABLE_TAIL) as u64
+    }
+
+    /// The table as it is written at offset `at` of the file.
+    pub fn encode(&self, at: u64) -> Vec<u8> {
+        let n = self.segments.len();
+        let len = Self::len_for(n);
+        let mut out = vec![0u8; len as usize];
+        let mut w = Writer(&mut out, 0);
+        w.put(&SEGMENTS_MAGIC);
+        w.u32(n as u32);
+        w.u32(0);
+        for s in &self.segments {
+            w.u64(s.offset);
+            w.u64(s.len);
+        }
+        let crc = crc32fast::hash(&w.0[..w.1]);
+        w.u32(crc);
+        w.u32(0);
+        w.u64(len);
+        w.u64(at + len);
+        w.put(&SEGMENTS_MAGIC);
+        out
+    }
+
+    /// Reads the table that ends at `end` in `bytes`, checking its checksum and that its
+    /// segments lie in order, apart, on 8-byte boundaries, inside the file before it.
+    pub fn decode(bytes: &[u8], end: usize, path: &Path) -> Result<Self> {
+        let corrupt = |reason: String| Error::IndexCorrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let table = Self::table_at(bytes, end)
+            .ok_or_else(|| corrupt("the segment table is damaged".into()))?;
+        let start = end - table.len();
+        let n = u32_at(table, 8) as usize;
+        let segments: Vec<Section> = (0..n)
+            .map(|i| Section {
+                offset: u64_at(table, TABLE_HEAD + 16 * i),
+                len: u64_at(table, TABLE_HEAD + 16 * i + 8),
+            })
+            .collect();
+        let mut next = 0u64;
+        for (i, s) in segments.iter().enumerate() {
+            let end_of = s.offset.saturating_add(s.len);
+            let in_order = if i == 0 {
+                s.offset == 0
+            } else {
+                s.offset >= next && s.offset % 8 == 0
+            };
+            if !in_order || end_of > start as u64 {
+                return Err(corrupt(format!(
+                    "segment {i} lies at {}..{end_of}, out of place",
+                    s.offset
+                )));
+            }
+            next = end_of;
+        }
+        Ok(SegmentTable { segments })
+    }
+
+    /// The bytes of a whole, self-consistent table ending at `end`, if there is one: its magic
+    /// at both ends, a count in range, its own length and end, and its checksum.
+    fn table_at(bytes: &[u8], end: usize) -> Option<&[u8]> {
+        if end > bytes.len()
+            || end < TABLE_HEAD + TABLE_TAIL
+            || bytes[end - 8..end] != SEGMENTS_MAGIC
+        {
+            return None;
+        }
+        let len = usize::try_from(u64_at(bytes, end - 24)).ok()?;
+        if u64_at(bytes, end - 16) != end as u64 || len > end || len < TABLE_HEAD + TABLE_TAIL {
+            return None;
+        }
+        let table = &bytes[end - len..end];
+        let n = u32_at(table, 8) as usize;
+        let body = TABLE_HEAD + 16 * n;
+        let ok = table[..8] == SEGMENTS_MAGIC
+            && (2..=MAX_SEGMENTS).contains(&n)
+            && Self::len_for(n) == len as u64
+            && u32_at(table, body) == crc32fast::hash(&table[..body]);
+        ok.then_some(table)
+    }
+}
+
+/// Where the last complete state of the index file `bytes` ends: the file's length when it
+/// ends as an index ends (a footer's or a segment table's magic; whether the rest is sound is
+/// for the decoders to say), else, after an append killed before its table was complete, the
+/// end of the newest whole segment table, or of the first segment's footer, before the
+/// unfinished tail. `None` when neither is found (not an index, or cut short).
+pub fn committed_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.ends_with(&FOOTER_MAGIC) || bytes.ends_with(&SEGMENTS_MAGIC) {
+        return Some(bytes.len());
+    }
+    if !bytes.starts_with(&MAGIC) {
+        return None;
+    }
+    let whole = |end: usize| {
+        SegmentTable::table_at(bytes, end).is_some()
+            || (end >= HEADER_LEN + FOOTER_LEN
+                && bytes[end - 8..end] == FOOTER_MAGIC
+                && u64_at(bytes, end - 16) == end as u64)
+    };
+    // Tables and footers end on 8-byte boundaries; an unfinished segment's own footer records
+    // its length within that segment, never its end in the file, so it is not taken for one.
+    let mut end = bytes.len() / 8 * 8;
+    while end >= HEADER_LEN + FOOTER_LEN {
+        if whole(end) {
+            return Some(end);
+        }
+        end -= 8;
+    }
+    None
 }
 
 /// One row of the track table.

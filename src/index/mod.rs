@@ -214,7 +214,7 @@ mod tests {
         b.finish(&path).unwrap();
         let index = Index::open(&path).unwrap();
         // Written without peaks: format 4, but matched by hashes alone.
-        assert_eq!(index.header().version, format::VERSION);
+        assert_eq!(index.segments()[0].header().version, format::VERSION);
         assert!(!index.has_peaks() && index.track_peaks(TrackId(0)).is_empty());
         for h in [0u32, 1, 150, 299] {
             let frames: Vec<u32> = index
@@ -278,6 +278,138 @@ mod tests {
         assert!(merged.track_peaks(TrackId(9)).is_empty());
     }
 
+    /// Adds `tracks` (numbered on from `seed`) to the index at `path` as a new segment.
+    fn append(path: &std::path::Path, seed: u32, tracks: &[(&str, u32)]) {
+        let base = Index::open(path).unwrap();
+        let mut b = in_memory_builder(path.parent().unwrap());
+        for (i, (name, n)) in tracks.iter().enumerate() {
+            let i = seed + i as u32;
+            b.add_track(entry(name, 5000), &hashes(i, *n), &peaks(i, n / 4))
+                .unwrap();
+        }
+        b.finish_segment(path, &base).unwrap();
+    }
+
+    /// The postings of a hash, of its triplet and of a range across buckets: those of one hash
+    /// in the order they come, those of a range sorted (a segmented index gives them segment by
+    /// segment, not hash by hash).
+    fn lookups<D: AsRef<[u8]>>(index: &Index<D>, hashes: &[u32]) -> Vec<(u64, Vec<Posting>)> {
+        let mut out = Vec::new();
+        for &h in hashes {
+            for (lo, hi) in [(h, h), (h & !63, h | 63), (h & !0xFF_FFFF, h | 0xFF_FFFF)] {
+                let p = index.lookup_range(Hash(lo), Hash(hi));
+                let mut got = (p.remaining(), p.collect::<Vec<_>>());
+                if lo != hi {
+                    got.1.sort_unstable();
+                }
+                out.push(got);
+            }
+        }
+        out
+    }
+
+    /// Tracks appended as segments are found as if the index had been built whole: the same
+    /// postings under the same track ids, with their peaks; and compacting
+    /// the segments gives the index that building it whole gives.
+    #[test]
+    fn appended_segments_answer_as_the_index_built_whole() {
+        let all = [
+            ("a.mp3", 3000),
+            ("b.mp3", 300),
+            ("c.mp3", 2000),
+            ("d.mp3", 10),
+            ("e.mp3", 700),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let whole = build(1 << 30, dir.path(), &all);
+        let seg_dir = tempfile::tempdir().unwrap();
+        let path = build(1 << 30, seg_dir.path(), &all[..2]);
+        append(&path, 2, &all[2..4]);
+        append(&path, 4, &all[4..]);
+        let (whole, segmented) = (Index::open(&whole).unwrap(), Index::open(&path).unwrap());
+        segmented.verify().unwrap();
+        assert_eq!(segmented.segments().len(), 3);
+        assert_eq!(segmented.segments()[2].first_track(), TrackId(4));
+        assert_eq!(
+            (segmented.tracks(), segmented.postings()),
+            (5, whole.postings())
+        );
+        assert!(segmented.all_postings().eq(whole.all_postings()));
+        let probes: Vec<u32> = whole.all_postings().step_by(53).map(|(h, _)| h.0).collect();
+        assert_eq!(lookups(&segmented, &probes), lookups(&whole, &probes));
+        for t in 0..6 {
+            let t = TrackId(t);
+            assert_eq!(segmented.track(t), whole.track(t));
+            assert!(
+                segmented
+                    .track_peaks(t)
+                    .iter()
+                    .eq(whole.track_peaks(t).iter())
+            );
+        }
+        // Compacted, the segments become the index built whole, byte for byte.
+        let compacted = dir.path().join("compacted.earmark");
+        in_memory_builder(dir.path())
+            .with_base(&segmented)
+            .unwrap()
+            .finish(&compacted)
+            .unwrap();
+        assert_eq!(
+            std::fs::read(&compacted).unwrap(),
+            std::fs::read(whole.path()).unwrap()
+        );
+    }
+
+    /// An append killed before its segment table was complete leaves the index as it was; the
+    /// next append writes over the unfinished tail.
+    #[test]
+    fn an_unfinished_append_is_passed_over_and_then_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = build(1 << 30, dir.path(), &[("a.mp3", 400)]);
+        append(&path, 1, &[("b.mp3", 300)]);
+        let before = std::fs::read(&path).unwrap();
+        // A third segment, written whole, then its table cut short.
+        append(&path, 2, &[("c.mp3", 200)]);
+        let mut cut = std::fs::read(&path).unwrap();
+        cut.truncate(cut.len() - 20);
+        std::fs::write(&path, &cut).unwrap();
+        let index = Index::open(&path).unwrap();
+        assert_eq!((index.tracks(), index.size()), (2, before.len() as u64));
+        assert_eq!(index.unfinished_bytes(), (cut.len() - before.len()) as u64);
+        index.verify().unwrap();
+        assert!(
+            index
+                .all_postings()
+                .eq(Index::from_bytes(before.clone(), &path)
+                    .unwrap()
+                    .all_postings())
+        );
+        drop(index);
+        append(&path, 2, &[("c.mp3", 200)]);
+        let index = Index::open(&path).unwrap();
+        assert_eq!((index.tracks(), index.unfinished_bytes()), (3, 0));
+        index.verify().unwrap();
+        // Cut inside the second segment: the first alone remains.
+        let first = Index::open(&path).unwrap().segments()[1].section().offset as usize;
+        let index = Index::from_bytes(before[..first + 100].to_vec(), &path).unwrap();
+        assert_eq!((index.tracks(), index.segments().len()), (1, 1));
+    }
+
+    /// A damaged segment table is refused, not taken for an unfinished append.
+    #[test]
+    fn a_damaged_segment_table_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = build(1 << 30, dir.path(), &[("a.mp3", 400)]);
+        append(&path, 1, &[("b.mp3", 300)]);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.len() - 40;
+        bytes[at] ^= 1;
+        assert!(matches!(
+            Index::from_bytes(bytes, &path),
+            Err(crate::Error::IndexCorrupt { .. })
+        ));
+    }
+
     #[test]
     fn damage_is_detected() {
         let dir = tempfile::tempdir().unwrap();
@@ -294,7 +426,7 @@ mod tests {
         ));
         // A flipped bit in the peaks section.
         let mut flipped = bytes.clone();
-        let peaks = Index::open(&path).unwrap().header().peak_list;
+        let peaks = Index::open(&path).unwrap().segments()[0].header().peak_list;
         flipped[(peaks.offset + peaks.len) as usize - 3] ^= 0x10;
         let index = Index::from_bytes(flipped, &path).unwrap();
         assert!(matches!(
@@ -329,7 +461,9 @@ mod tests {
     /// (`fingerprint::hash`'s test pins how landmarks become hashes the same way.)
     #[test]
     fn the_layout_is_pinned_to_its_version() {
-        const PINNED: &[(u32, u32)] = &[(4, 0x16fc_bcbf)];
+        // Per version: the checksum of the one-segment file, then of that file with a second
+        // segment appended (the segment table's layout).
+        const PINNED: &[(u32, u32, u32)] = &[(4, 0x16fc_bcbf, 0xaae4_5942)];
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pinned.earmark");
         let mut b = in_memory_builder(dir.path());
@@ -346,12 +480,15 @@ mod tests {
         }
         b.finish(&path).unwrap();
         let crc = crc32fast::hash(&std::fs::read(&path).unwrap());
-        let pinned = PINNED.iter().find(|(v, _)| *v == format::VERSION);
+        append(&path, 3, &[("e.mp3", 700)]);
+        let segmented = crc32fast::hash(&std::fs::read(&path).unwrap());
+        let pinned = PINNED.iter().find(|(v, ..)| *v == format::VERSION);
         assert_eq!(
-            pinned.map(|p| p.1),
-            Some(crc),
-            "the index layout changed (checksum {crc:#010x}): bump index::format::VERSION, keep \
-             the old version readable or refused by name, and pin the new version's checksum"
+            pinned.map(|p| (p.1, p.2)),
+            Some((crc, segmented)),
+            "the index layout changed (checksums {crc:#010x}, {segmented:#010x}): bump \
+             index::format::VERSION, keep the old version readable or refused by name, and pin \
+             the new version's checksums"
         );
     }
 }

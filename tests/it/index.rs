@@ -68,6 +68,8 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
     );
     let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
     assert!(info.contains("tracks       5"));
+    // The new tracks are a segment of their own: the old one was not rewritten.
+    assert!(info.contains("segments     2"), "{info}");
     // The grown index finds tracks from both runs.
     let q = run(&[
         "query",
@@ -80,6 +82,80 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
         text.contains("battle.ogg") && text.contains("basrah.mp3"),
         "{text}"
     );
+}
+
+/// Every match record of a scan of the shipped dump, sorted (workers finish in any order).
+fn dump_matches(index: &str) -> Vec<String> {
+    let out = run(&[
+        "scan",
+        testdata("dump").to_str().unwrap(),
+        "--index",
+        index,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<String> = json_lines(&String::from_utf8_lossy(&out.stdout))
+        .iter()
+        .filter(|r| r.get("track").is_some())
+        .map(|r| r.to_string())
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn an_appended_segment_scans_as_the_compacted_index_and_survives_an_unfinished_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.earmark");
+    let p = path.to_str().unwrap();
+    let index = |inputs: &[&str], extra: &[&str]| {
+        let mut args = vec!["index"];
+        args.extend_from_slice(inputs);
+        args.extend_from_slice(&["-o", p]);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let ufoai = testdata("catalogue/ufoai");
+    let wesnoth = testdata("catalogue/wesnoth");
+    index(&[ufoai.to_str().unwrap()], &[]);
+    let first = std::fs::read(&path).unwrap();
+    let said = index(&[wesnoth.to_str().unwrap()], &["--append"]);
+    assert!(said.contains("holds 2 segments"), "{said}");
+    let segmented = dump_matches(p);
+    assert!(segmented.len() >= 10, "{segmented:?}");
+    // The first segment's bytes are as they were.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[..first.len()], first[..]);
+    // An append killed before its segment table was complete: the tail is passed over.
+    let whole_len = bytes.len();
+    bytes.extend_from_within(..4096);
+    std::fs::write(&path, &bytes).unwrap();
+    let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
+    assert!(info.contains("unfinished   4096 bytes"), "{info}");
+    assert_eq!(dump_matches(p), segmented);
+    // Compacted: one segment, the same answers, and the tail gone.
+    let said = index(&[], &["--compact"]);
+    assert!(said.contains("merged 2 segments into one"), "{said}");
+    let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
+    assert!(
+        !info.contains("segments") && !info.contains("unfinished"),
+        "{info}"
+    );
+    assert!(std::fs::metadata(&path).unwrap().len() < whole_len as u64);
+    assert!(run(&["verify", p]).status.success());
+    assert_eq!(dump_matches(p), segmented);
 }
 
 #[test]
