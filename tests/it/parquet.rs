@@ -6,11 +6,13 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
+use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, FloatType, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 
 use crate::common::*;
 
@@ -41,7 +43,7 @@ fn write_encoded(path: &Path, rows: &[Row], per_group: usize) {
         .unwrap(),
     );
     let props = WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_compression(Compression::SNAPPY)
         .set_key_value_metadata(hf_metadata())
         .build();
     let mut writer =
@@ -97,12 +99,22 @@ fn write_decoded(path: &Path, samples: &[f32], rate: i64, name: &str) {
         )
         .unwrap(),
     );
-    let mut writer = SerializedFileWriter::new(
-        fs::File::create(path).unwrap(),
-        schema,
-        Arc::new(WriterProperties::builder().build()),
-    )
-    .unwrap();
+    // The other codecs Hub shards use: zstd for the samples, gzip for the rest.
+    let props = WriterProperties::builder()
+        .set_compression(Compression::GZIP(Default::default()))
+        .set_column_compression(
+            ColumnPath::from(vec![
+                "audio".into(),
+                "array".into(),
+                "list".into(),
+                "element".into(),
+            ]),
+            Compression::ZSTD(Default::default()),
+        )
+        .build();
+    let mut writer =
+        SerializedFileWriter::new(fs::File::create(path).unwrap(), schema, Arc::new(props))
+            .unwrap();
     let mut rg = writer.next_row_group().unwrap();
     let mut n = 0;
     while let Some(mut col) = rg.next_column().unwrap() {
@@ -158,7 +170,7 @@ fn wav_samples(path: &Path) -> (Vec<f32>, i64) {
 }
 
 /// A folder with an encoded shard (an MP3 row, a FLAC row, a row of garbage, a null row, in
-/// row groups of 2) and a decoded shard (a WAV's samples).
+/// row groups of 2; snappy) and a decoded shard (a WAV's samples; zstd and gzip).
 fn shards(dir: &Path) {
     let read = |rel: &str| Some(fs::read(testdata(rel)).unwrap());
     write_encoded(
