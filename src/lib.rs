@@ -20,6 +20,7 @@ pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod content;
+pub mod dataset;
 pub mod error;
 pub mod eval;
 pub mod fingerprint;

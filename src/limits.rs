@@ -8,6 +8,10 @@
 pub struct Limits {
     /// Largest item (file or archive member) read into memory, bytes.
     pub max_item_bytes: u64,
+    /// Largest parquet row group whose audio is read at once, bytes (uncompressed, as the
+    /// file's footer declares it); a larger one is refused unread, row by row.
+    #[serde(default = "default_row_group_bytes")]
+    pub max_row_group_bytes: u64,
     /// Longest audio decoded per item, seconds; the rest is ignored and reported.
     pub max_audio_seconds: f64,
     /// Items decoding to less than this are reported as empty, seconds.
@@ -25,10 +29,16 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_item_bytes: 1 << 30,
+            max_row_group_bytes: default_row_group_bytes(),
             max_audio_seconds: 4.0 * 3600.0,
             min_audio_seconds: 1.0,
             item_timeout_seconds: 300.0,
             item_memory_bytes: 4 << 30,
         }
     }
+}
+
+/// 2 GiB: a 100-row group of full-length lossless songs.
+fn default_row_group_bytes() -> u64 {
+    2 << 30
 }

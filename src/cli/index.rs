@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{InputList, Status};
 use crate::index::Index;
-use crate::index::catalogue::{self, Built, Note};
+use crate::index::catalogue::{self, Built, Note, TrackMetadata};
 use crate::limits::Limits;
 use crate::output::{self, Output};
 use crate::report::{Skip, count};
@@ -24,7 +24,8 @@ pub struct IndexArgs {
     /// The index file to write.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// TSV of `path<TAB>external id` (an ISRC, say); paths as track ids are shown.
+    /// Track metadata: a TSV of `path<TAB>external id` (an ISRC, say), or a CSV/TSV whose
+    /// header starts with `path` (`path,isrc,title,artist,…`); paths as track ids are shown.
     #[arg(long)]
     pub ids: Option<PathBuf>,
     /// Add to the existing index at --output instead of replacing it; tracks already in it are
@@ -217,19 +218,74 @@ fn exit(built: &Built) -> Status {
     Status::ItemsFailed
 }
 
-/// `--ids`: a TSV of `path<TAB>external id`, `#` comments and blank lines allowed.
+/// `--ids`: either the two-column TSV `path<TAB>external id` (`#` comments and blank lines
+/// allowed), or a metadata file whose header row starts with `path` (tab- or comma-separated:
+/// `path,isrc,title,artist,…`), each track's other columns stored as its metadata.
 fn read_ids(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    use crate::dataset::table::{Delimiter, Records};
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let delimiter = Delimiter::guess(&path.display().to_string(), first);
+    let sep = if delimiter == Delimiter::Tab {
+        '\t'
+    } else {
+        ','
+    };
+    let header = first
+        .split(sep)
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
+    if !header.eq_ignore_ascii_case("path") {
+        let mut ids = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (p, id) = line
+                .split_once('\t')
+                .with_context(|| format!("{}:{}: expected `path<TAB>id`", path.display(), n + 1))?;
+            ids.insert(p.trim().to_string(), id.trim().to_string());
+        }
+        return Ok(ids);
+    }
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut records = Records::new(body.as_bytes(), delimiter);
+    let columns: Vec<String> = records
+        .next_record()?
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let mut ids = HashMap::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
+    let mut n = 1;
+    while let Some(fields) = records.next_record()? {
+        n += 1;
+        if fields.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let (p, id) = line
-            .split_once('\t')
-            .with_context(|| format!("{}:{}: expected `path<TAB>id`", path.display(), n + 1))?;
-        ids.insert(p.trim().to_string(), id.trim().to_string());
+        let mut metadata = serde_json::Map::new();
+        for (name, value) in columns.iter().zip(&fields).skip(1) {
+            if !value.trim().is_empty() {
+                metadata.insert(name.clone(), value.trim().into());
+            }
+        }
+        let track = fields[0].trim();
+        anyhow::ensure!(
+            !track.is_empty(),
+            "{}: record {n} names no path",
+            path.display()
+        );
+        ids.insert(track.to_string(), TrackMetadata::stored(&metadata));
     }
     Ok(ids)
 }
@@ -273,6 +329,7 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<Status> {
         limits: super::LimitArgs {
             max_item_bytes: Limits::default().max_item_bytes,
             max_seconds: Limits::default().max_audio_seconds,
+            max_row_group_bytes: Limits::default().max_row_group_bytes,
         },
     };
     let scanned = run(index_args).and_then(|_| {

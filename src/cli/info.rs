@@ -7,6 +7,7 @@ use clap::Args;
 use super::Status;
 use crate::fingerprint::HashLayout;
 use crate::index::Index;
+use crate::index::catalogue::TrackMetadata;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
@@ -166,16 +167,18 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
                 .track(crate::index::TrackId(t))
                 .expect("id below the count");
             let secs = f64::from(track.frames) * params.frame_seconds();
-            println!(
-                "track {t:>6}  {:>9.1} s  {}{}",
-                secs,
-                track.id,
-                if track.external_id.is_empty() {
-                    String::new()
-                } else {
-                    format!("  [{}]", track.external_id)
+            let metadata = TrackMetadata::of(track.external_id);
+            let mut shown = String::new();
+            if !metadata.external_id.is_empty() {
+                shown += &format!("  [{}]", metadata.external_id);
+            }
+            if let Some(fields) = &metadata.fields {
+                let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                if !text("artist").is_empty() || !text("title").is_empty() {
+                    shown += &format!("  {} – {}", text("artist"), text("title"));
                 }
-            );
+            }
+            println!("track {t:>6}  {secs:>9.1} s  {}{shown}", track.id);
         }
     }
     Ok(Status::Found)

@@ -12,6 +12,7 @@
 mod eval;
 mod index;
 mod info;
+mod manifest_check;
 mod merge;
 mod scan;
 
@@ -168,7 +169,7 @@ pub struct Cli {
 pub enum Command {
     /// Fingerprint catalogue files, directories and archives into an index.
     Index(index::IndexArgs),
-    /// Scan a dump (files, directories, tar, tar.gz, zip) for catalogue recordings.
+    /// Scan a dump (files, directories, tar, tar.gz, zip, parquet) for catalogue recordings.
     Scan(scan::ScanArgs),
     /// Identify a few files, printed for a person.
     Query(scan::QueryArgs),
@@ -182,6 +183,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Combine the JSON Lines outputs of several shards into one, without duplicates.
     Merge(merge::MergeArgs),
+    /// List a dataset manifest's entries that have no audio in a dump, and audio no entry names.
+    ManifestCheck(manifest_check::ManifestCheckArgs),
     /// Serve items to a scan over stdin and stdout (started by `scan`, not by people).
     #[command(hide = true)]
     Worker(scan::WorkerArgs),
@@ -215,14 +218,77 @@ pub struct LimitArgs {
     /// Longest audio analysed per item, in seconds; the rest is skipped with a warning record.
     #[arg(long, default_value_t = Limits::default().max_audio_seconds)]
     pub max_seconds: f64,
+    /// Largest parquet row group whose audio is read at once, in bytes; a larger one gets an
+    /// error record per row.
+    #[arg(long, default_value_t = Limits::default().max_row_group_bytes)]
+    pub max_row_group_bytes: u64,
 }
 
 impl LimitArgs {
     pub fn limits(&self) -> Limits {
         Limits {
             max_item_bytes: self.max_item_bytes,
+            max_row_group_bytes: self.max_row_group_bytes,
             max_audio_seconds: self.max_seconds,
             ..Limits::default()
+        }
+    }
+}
+
+/// Datasets: which parquet column holds the audio, and the manifests joined onto the records.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DatasetArgs {
+    /// The audio column of parquet files that have several.
+    #[arg(long, value_name = "NAME")]
+    pub audio_column: Option<String>,
+    /// Dataset metadata joined onto each item's records by its key (CSV, TSV, JSON Lines or
+    /// parquet; FMA, MTG-Jamendo, LAION-DISCO-12M and Sleeping-DISCO-9M layouts known);
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    /// A pattern whose first group (or whole match) over an item's member name or path is its
+    /// manifest key [default: the file or member stem, or a parquet row's key column].
+    #[arg(long, value_name = "REGEX")]
+    pub manifest_key: Option<String>,
+}
+
+impl DatasetArgs {
+    /// The manifests, read, with the item key rule; `None` when no manifest was given.
+    pub fn join(&self) -> anyhow::Result<Option<crate::dataset::Join>> {
+        let key = match &self.manifest_key {
+            Some(p) => crate::dataset::ItemKey::pattern(p)?,
+            None => crate::dataset::ItemKey::default(),
+        };
+        if self.manifest.is_empty() {
+            anyhow::ensure!(
+                self.manifest_key.is_none(),
+                "--manifest-key needs a --manifest to join"
+            );
+            return Ok(None);
+        }
+        let manifests = self
+            .manifest
+            .iter()
+            .map(|p| crate::dataset::Manifest::open(p))
+            .collect::<crate::Result<Vec<_>>>()?;
+        Ok(Some(crate::dataset::Join { manifests, key }))
+    }
+
+    /// These options by flag, for the resume journal and the provenance record.
+    pub fn names(&self, names: &mut BTreeMap<String, serde_json::Value>) {
+        if let Some(c) = &self.audio_column {
+            names.insert("--audio-column".into(), c.clone().into());
+        }
+        if !self.manifest.is_empty() {
+            let paths: Vec<String> = self
+                .manifest
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            names.insert("--manifest".into(), paths.into());
+        }
+        if let Some(k) = &self.manifest_key {
+            names.insert("--manifest-key".into(), k.clone().into());
         }
     }
 }
@@ -355,6 +421,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Demo(a) => index::run_demo(a),
         Command::Eval(a) => eval::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::ManifestCheck(a) => manifest_check::run(a),
         Command::Worker(a) => scan::run_worker(a),
     }
 }

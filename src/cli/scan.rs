@@ -11,12 +11,14 @@ use clap::Args;
 use super::{Format, InputList, Status};
 use crate::index::Index;
 use crate::output::{self, Output};
-use crate::report::{Csv, Human, JsonLines, Reporter, Skip, Summary};
+use crate::report::{
+    Csv, Human, IndexProvenance, JsonLines, Provenance, Reporter, Skip, Summary, timestamp,
+};
 use crate::scan::{self, ScanOptions, Shard, journal};
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Dump files, directories and archives (tar, tar.gz, zip).
+    /// Dump files, directories and archives (tar, tar.gz, zip, parquet).
     #[arg(required_unless_present = "files_from")]
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
@@ -49,6 +51,8 @@ pub struct ScanArgs {
     /// Never show the progress line.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub dataset: super::DatasetArgs,
     #[command(flatten)]
     pub isolation: super::IsolationArgs,
     #[command(flatten)]
@@ -96,11 +100,15 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
         done: HashSet::new(),
         progress,
         worker: args.isolation.worker()?,
+        audio_column: args.dataset.audio_column.clone(),
+        join: args.dataset.join()?.map(std::sync::Arc::new),
         ..ScanOptions::default()
     };
     if progress {
         size_on_the_side(&args.inputs, &options);
     }
+    let mut names = args.matching.names(&options.query);
+    args.dataset.names(&mut names);
     let job = Job {
         index: &args.index,
         inputs: &args.inputs,
@@ -111,7 +119,7 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
         force: args.force,
         strict: args.strict,
         options: &options,
-        names: args.matching.names(&options.query),
+        names,
     };
     job.run()
 }
@@ -172,11 +180,57 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// What the output's first record says produced it.
+    fn provenance(&self, index: &Index) -> anyhow::Result<Provenance> {
+        let mut options = self.names.clone();
+        let limits = &self.options.limits;
+        let format = clap::ValueEnum::to_possible_value(&self.format)
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        options.insert("--format".into(), format.into());
+        options.insert(
+            "--shard".into(),
+            self.options
+                .shard
+                .map(|s| format!("{}/{}", s.index + 1, s.count))
+                .into(),
+        );
+        options.insert("--max-item-bytes".into(), limits.max_item_bytes.into());
+        options.insert(
+            "--max-row-group-bytes".into(),
+            limits.max_row_group_bytes.into(),
+        );
+        options.insert("--max-seconds".into(), limits.max_audio_seconds.into());
+        Ok(Provenance {
+            earmark: env!("CARGO_PKG_VERSION"),
+            commit: crate::report::COMMIT,
+            started: timestamp(std::time::SystemTime::now()),
+            index: IndexProvenance::of(index),
+            options,
+            inputs: self
+                .inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            files_from: self
+                .list
+                .files_from
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            manifests: self
+                .options
+                .join
+                .iter()
+                .flat_map(|j| j.manifests.iter().map(|m| m.describe()))
+                .collect(),
+        })
+    }
+
     /// Opens and checks the index, claims the output, scans into it, and prints the summary.
     pub fn run(self) -> anyhow::Result<Status> {
         super::inputs_exist(self.inputs)?;
         let index = Index::open(self.index)?;
         index.check_tables()?;
+        let provenance = self.provenance(&index)?;
         if let Some(path) = self.output
             && !self.resume
         {
@@ -195,6 +249,7 @@ impl Job<'_> {
             None => {
                 let stdout = io::stdout().lock();
                 let mut reporter = reporter(self.format, BufWriter::new(stdout), false);
+                reporter.start(&provenance)?;
                 scan::scan(&index, inputs, &options, reporter.as_mut())?
             }
             Some(path) => {
@@ -210,7 +265,11 @@ impl Job<'_> {
                     written,
                     journal: opened.journal,
                     previous: &opened.previous,
+                    joining: options.join.is_some(),
                 };
+                if opened.offset == 0 {
+                    journaled.start(&provenance)?;
+                }
                 let summary =
                     scan::scan(&index, inputs, &options, &mut journaled).with_context(|| {
                         format!(

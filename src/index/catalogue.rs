@@ -22,6 +22,51 @@ use crate::limits::Limits;
 use crate::report::{LISTED_FAILURES, Summary};
 use crate::scan::source::{self, Item, ItemData};
 
+/// A track's metadata as `earmark index --ids` stored it in the track's external-id string:
+/// a bare id (an ISRC) from a two-column list, or a JSON object of the columns of a metadata
+/// file with a header (`isrc`, `title`, `artist`, and any others). This is the one place that
+/// string is read back (docs/index-format.md, "Track table and strings").
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrackMetadata {
+    /// The id that records name the track by (`external_id`): the bare id, or the object's
+    /// `isrc` (else `external_id`, else `id`); empty when there is none.
+    pub external_id: String,
+    /// Every column of the metadata file, where one was given.
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The keys, in order, whose value names a track in records when its metadata has several.
+const ID_COLUMNS: &[&str] = &["isrc", "external_id", "id"];
+
+impl TrackMetadata {
+    /// Reads a stored external-id string back.
+    pub fn of(stored: &str) -> Self {
+        let fields = stored
+            .starts_with('{')
+            .then(|| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(stored))
+            .and_then(Result::ok);
+        match fields {
+            Some(fields) => TrackMetadata {
+                external_id: ID_COLUMNS
+                    .iter()
+                    .find_map(|k| fields.get(*k).and_then(serde_json::Value::as_str))
+                    .unwrap_or_default()
+                    .to_string(),
+                fields: Some(fields),
+            },
+            None => TrackMetadata {
+                external_id: stored.to_string(),
+                fields: None,
+            },
+        }
+    }
+
+    /// The string stored for `fields` (a metadata file's columns other than the path).
+    pub fn stored(fields: &serde_json::Map<String, serde_json::Value>) -> String {
+        serde_json::Value::Object(fields.clone()).to_string()
+    }
+}
+
 /// One catalogue recording fingerprinted at index density, ready for the builder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogueTrack {

@@ -285,6 +285,21 @@ impl<D: AsRef<[u8]>> Index<D> {
         &self.segments
     }
 
+    /// The bytes that name the index's content whatever its size: each segment's header and
+    /// footer, which hold the CRC32 of every section, and the segment table if there is one.
+    pub fn identity_bytes(&self) -> Vec<&[u8]> {
+        let bytes = self.data.as_ref();
+        let mut parts = Vec::with_capacity(2 * self.segments.len() + 1);
+        for s in &self.segments {
+            let footer = s.at + s.header.footer_offset() as usize;
+            parts.push(&bytes[s.at..s.at + HEADER_LEN]);
+            parts.push(&bytes[footer..footer + FOOTER_LEN]);
+        }
+        let last = &self.segments[self.segments.len() - 1];
+        parts.push(&bytes[last.at + last.len..self.end]);
+        parts
+    }
+
     /// Bytes after the index's end that an append killed before finishing left behind; the
     /// next append removes them.
     pub fn unfinished_bytes(&self) -> u64 {

@@ -1,15 +1,22 @@
 //! Reporting: the scanner pushes each item's [`Outcome`] into a [`Reporter`] and knows nothing
 //! of output formats. [`JsonLines`] (the default), [`Csv`] and [`Human`] are reporters.
 //!
-//! JSON Lines fields are a contract with users' scripts: `item`, `member` (absent for plain
-//! files), `track`, `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`,
-//! `speed`, `pitch`, `also_at` (only when the track repeats the passage), `peak_check` (only
-//! where the index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`);
-//! for failures `item`, `member`, `error`, `kind` (a [`FailureKind`] name) and `partial` (the
-//! part before the problem was scanned: a warning); for items skipped though readable (too
-//! short to fingerprint) `item`, `member`, `skipped` ([`Skip`]), `seconds`; and last,
-//! `{"summary": {...}}` ([`Summary::record`]). Fields may be added, never renamed.
+//! JSON Lines fields are a contract with users' scripts: first `{"provenance": {...}}`
+//! ([`Provenance::record`]); then per match `item`, `member` (absent for plain files), `track`,
+//! `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`, `speed`,
+//! `pitch`, `also_at` (only when the track repeats the passage), `peak_check` (only where the
+//! index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`), `catalogue`
+//! (the track's metadata, where `index --ids` gave a header); for failures `item`, `member`,
+//! `error`, `kind` (a [`FailureKind`] name) and `partial` (the part before the problem was
+//! scanned: a warning); for items skipped though readable (too short to fingerprint) `item`,
+//! `member`, `skipped` ([`Skip`]), `seconds`; for items scanned without a match `item`,
+//! `member`, `clean: true`, `seconds`. Every item record also carries `bytes` and `blake3`
+//! (the item's size and the BLAKE3 hash of its bytes, where they were read), `row` and
+//! `columns` (a parquet row's number and scalar columns) and `dataset` (what `--manifest`
+//! joined). Last comes `{"summary": {...}}` ([`Summary::record`]). Fields may be added, never
+//! renamed.
 
+mod provenance;
 mod summary;
 
 use std::io::{self, Write};
@@ -18,6 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Failure, FailureKind};
 use crate::matcher::Match;
+use crate::scan::parquet::DatasetRow;
+pub use provenance::{COMMIT, IndexProvenance, Provenance, timestamp};
 pub use summary::{LISTED_FAILURES, Skip, Summary, count};
 
 /// A match with its track resolved to names.
@@ -25,6 +34,10 @@ pub use summary::{LISTED_FAILURES, Skip, Summary, count};
 pub struct Found {
     pub track: String,
     pub external_id: String,
+    /// The track's metadata (ISRC, title, artist…), where the index was built with a
+    /// metadata file ([`crate::index::catalogue::TrackMetadata`]).
+    #[serde(default)]
+    pub catalogue: Option<serde_json::Map<String, serde_json::Value>>,
     pub m: Match,
 }
 
@@ -43,8 +56,17 @@ pub struct Outcome {
     /// Not scanned, though nothing failed (audio too short to fingerprint).
     #[serde(default)]
     pub skipped: Option<Skip>,
-    /// Bytes of the item (file or member) read, for progress estimates.
+    /// Bytes of the item (file or member) read.
     pub bytes: u64,
+    /// BLAKE3 of the item's bytes, in hex; `None` where they were never read.
+    #[serde(default)]
+    pub blake3: Option<String>,
+    /// The dataset row the item is (parquet).
+    #[serde(default)]
+    pub row: Option<DatasetRow>,
+    /// What the `--manifest` files say of the item, joined by its key.
+    #[serde(default)]
+    pub dataset: Option<serde_json::Value>,
     /// Wall time spent on this item by the one worker that processed it (open, decode,
     /// fingerprint, match), seconds. Items run in parallel, so these add up to more than the
     /// scan's wall time.
@@ -65,10 +87,45 @@ impl Outcome {
     pub fn failed(&self) -> bool {
         self.failure.is_some() && !self.partial
     }
+
+    /// Scanned whole, and nothing of the catalogue heard in it.
+    pub fn clean(&self) -> bool {
+        self.found.is_empty() && self.failure.is_none() && self.skipped.is_none()
+    }
+
+    /// The item's own fields, shared by every record it yields.
+    fn about(&self) -> About<'_> {
+        About {
+            bytes: (self.bytes > 0 || self.blake3.is_some()).then_some(self.bytes),
+            blake3: self.blake3.as_deref(),
+            row: self.row.as_ref().map(|r| r.number),
+            columns: self.row.as_ref().map(|r| &r.columns),
+            dataset: self.dataset.as_ref(),
+        }
+    }
+}
+
+/// What every record of an item says of the item itself.
+#[derive(Serialize)]
+struct About<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blake3: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    columns: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset: Option<&'a serde_json::Value>,
 }
 
 /// Receives outcomes as items finish.
 pub trait Reporter {
+    /// Called once before the first item of a fresh output (not when a scan resumes into one).
+    fn start(&mut self, _provenance: &Provenance) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once per item, in completion order.
     fn outcome(&mut self, outcome: &Outcome) -> io::Result<()>;
     /// Called once at the end.
@@ -97,6 +154,10 @@ struct MatchLine<'a> {
     also_at: &'a [f64],
     #[serde(skip_serializing_if = "Option::is_none")]
     peak_check: Option<PeakCheckLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalogue: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    #[serde(flatten)]
+    about: About<'a>,
 }
 
 /// What the check against the track's stored peaks found.
@@ -121,6 +182,8 @@ struct ErrorLine<'a> {
     kind: FailureKind,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     partial: bool,
+    #[serde(flatten)]
+    about: About<'a>,
 }
 
 #[derive(Serialize)]
@@ -130,6 +193,20 @@ struct SkippedLine<'a> {
     member: Option<&'a str>,
     skipped: Skip,
     seconds: f64,
+    #[serde(flatten)]
+    about: About<'a>,
+}
+
+/// An item scanned whole with nothing found: the record that makes "not found" provable.
+#[derive(Serialize)]
+struct CleanLine<'a> {
+    item: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
+    clean: bool,
+    seconds: f64,
+    #[serde(flatten)]
+    about: About<'a>,
 }
 
 /// Rounds seconds to milliseconds for output.
@@ -159,12 +236,14 @@ impl<'a> MatchLine<'a> {
                 expected: (c.expected * 100.0).round() / 100.0,
                 evidence: (c.evidence() * 100.0).round() / 100.0,
             }),
+            catalogue: f.catalogue.as_ref(),
+            about: o.about(),
         }
     }
 }
 
 /// The lines an outcome becomes in JSON Lines: one per match, then one for its error if any;
-/// or one saying why it was skipped.
+/// or one saying why it was skipped; or one saying it is clean.
 pub fn json_lines(o: &Outcome) -> Vec<String> {
     if let Some(skipped) = o.skipped {
         let line = SkippedLine {
@@ -172,6 +251,17 @@ pub fn json_lines(o: &Outcome) -> Vec<String> {
             member: o.member.as_deref(),
             skipped,
             seconds: ms(o.seconds),
+            about: o.about(),
+        };
+        return vec![serde_json::to_string(&line).expect("plain data serialises")];
+    }
+    if o.clean() {
+        let line = CleanLine {
+            item: &o.item,
+            member: o.member.as_deref(),
+            clean: true,
+            seconds: ms(o.seconds),
+            about: o.about(),
         };
         return vec![serde_json::to_string(&line).expect("plain data serialises")];
     }
@@ -187,6 +277,7 @@ pub fn json_lines(o: &Outcome) -> Vec<String> {
             error: &failure.message,
             kind: failure.kind,
             partial: o.partial,
+            about: o.about(),
         };
         lines.push(serde_json::to_string(&line).expect("plain data serialises"));
     }
@@ -205,6 +296,11 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Reporter for JsonLines<W> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        writeln!(self.out, "{}", provenance.record())?;
+        self.out.flush()
+    }
+
     fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
         for line in json_lines(o) {
             writeln!(self.out, "{line}")?;
@@ -253,17 +349,25 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence,error_kind"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence,error_kind,bytes,blake3,clean"
             )?;
             self.header_written = true;
         }
         let member = csv_field(o.member.as_deref().unwrap_or(""));
         let item = csv_field(&o.item);
+        let about = match o.about() {
+            About {
+                bytes: Some(bytes),
+                blake3,
+                ..
+            } => format!("{bytes},{}", blake3.unwrap_or("")),
+            _ => ",".to_string(),
+        };
         for f in &o.found {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{},",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{},,{about},",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -287,7 +391,7 @@ impl<W: Write> Reporter for Csv<W> {
         if let Some(f) = &o.failure {
             writeln!(
                 self.out,
-                "{item},{member},,,,,,,,,,{},,,,{}",
+                "{item},{member},,,,,,,,,,{},,,,{},{about},",
                 csv_field(&f.message),
                 f.kind.name()
             )?;
@@ -295,9 +399,12 @@ impl<W: Write> Reporter for Csv<W> {
         if o.skipped == Some(Skip::TooShort) {
             writeln!(
                 self.out,
-                "{item},{member},,,,,,,,,,skipped: {:.2} s of audio is too short to fingerprint,,,,too_short",
+                "{item},{member},,,,,,,,,,skipped: {:.2} s of audio is too short to fingerprint,,,,too_short,{about},",
                 o.seconds
             )?;
+        }
+        if o.clean() {
+            writeln!(self.out, "{item},{member},,,,,,,,,,,,,,,{about},true")?;
         }
         self.out.flush()
     }
@@ -397,6 +504,7 @@ mod tests {
             found: vec![Found {
                 track: "wesnoth/battle.ogg".into(),
                 external_id: String::new(),
+                catalogue: None,
                 m: Match {
                     track: TrackId(0),
                     score: 42,
@@ -421,6 +529,9 @@ mod tests {
             partial: false,
             skipped: None,
             bytes: 0,
+            blake3: None,
+            row: None,
+            dataset: None,
             processing_seconds: 0.0,
         }
     }
@@ -520,13 +631,13 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(&format!(",27.000;51.125,{evidence:.2},"))
+                .ends_with(&format!(",27.000;51.125,{evidence:.2},,,,"))
         );
         assert!(
             text.lines()
                 .nth(2)
                 .unwrap()
-                .ends_with(",cut short,,,,truncated")
+                .ends_with(",cut short,,,,truncated,,,")
         );
     }
 }

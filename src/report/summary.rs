@@ -15,7 +15,8 @@ pub enum Skip {
     /// Neither audio nor an archive, by its name or its bytes (a WebDataset `.json`, a
     /// gzipped changelog).
     NotAudio,
-    /// A format earmark does not read yet (Parquet).
+    /// A format earmark did not read (Parquet, before it was read): kept so that `earmark merge`
+    /// still reads the summaries of those scans.
     Unsupported,
     /// Audio shorter than a fingerprint needs (a sound effect).
     TooShort,
@@ -65,9 +66,32 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// `K/N` where the scan was one `--shard` of a dump.
     pub shard: Option<String>,
+    /// When the scan finished, UTC (RFC 3339).
+    pub finished: Option<String>,
+    /// Items joined to a `--manifest` entry and items no manifest knows; `None` without one.
+    pub dataset: Option<DatasetCounts>,
+}
+
+/// How many items the `--manifest` files knew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DatasetCounts {
+    /// Items with an entry in a manifest.
+    pub joined: u64,
+    /// Items that no manifest knows (their key is in the records: `dataset` is absent).
+    pub not_in_manifest: u64,
 }
 
 impl Summary {
+    /// Counts one item's join: `true` when a manifest knew it.
+    pub fn add_join(&mut self, joined: bool) {
+        let counts = self.dataset.get_or_insert_with(DatasetCounts::default);
+        if joined {
+            counts.joined += 1;
+        } else {
+            counts.not_in_manifest += 1;
+        }
+    }
+
     /// Counts one item's outcome.
     pub fn add(&mut self, o: &Outcome) {
         self.bytes += o.bytes;
@@ -141,6 +165,14 @@ impl Summary {
         self.first_failures
             .extend(other.first_failures.iter().take(room).cloned());
         self.bytes += other.bytes;
+        if let Some(theirs) = other.dataset {
+            let ours = self.dataset.get_or_insert_with(DatasetCounts::default);
+            ours.joined += theirs.joined;
+            ours.not_in_manifest += theirs.not_in_manifest;
+        }
+        if other.finished > self.finished {
+            self.finished = other.finished.clone();
+        }
     }
 
     pub fn failures(&self) -> u64 {
@@ -255,7 +287,7 @@ impl Summary {
         let names = |m: &BTreeMap<FailureKind, u64>| -> BTreeMap<&'static str, u64> {
             m.iter().map(|(k, n)| (k.name(), *n)).collect()
         };
-        serde_json::json!({
+        let mut record = serde_json::json!({
             "summary": {
                 "items": self.items,
                 "hours": (self.seconds / 3600.0 * 1e4).round() / 1e4,
@@ -269,7 +301,15 @@ impl Summary {
                 "wall_seconds": (self.wall_seconds * 1e3).round() / 1e3,
                 "shard": self.shard,
             }
-        })
+        });
+        let inner = &mut record["summary"];
+        if let Some(finished) = &self.finished {
+            inner["finished"] = finished.clone().into();
+        }
+        if let Some(counts) = self.dataset {
+            inner["dataset"] = serde_json::to_value(counts).expect("plain data");
+        }
+        record
     }
 
     /// Reads back a [`record`](Self::record)'s inner object (`earmark merge`). The listed
@@ -312,6 +352,14 @@ impl Summary {
                 .get("shard")
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string),
+            finished: v
+                .get("finished")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
+            dataset: v
+                .get("dataset")
+                .cloned()
+                .and_then(|d| serde_json::from_value(d).ok()),
         })
     }
 }

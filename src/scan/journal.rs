@@ -26,7 +26,7 @@ use crate::error::{Error, FailureKind, Result};
 use crate::index::Index;
 use crate::matcher;
 use crate::output;
-use crate::report::{Outcome, Reporter, Skip, Summary};
+use crate::report::{Outcome, Provenance, Reporter, Skip, Summary};
 
 /// The whole scan's totals: this run's, and those of the run it continues. The items done
 /// before are counted where they were counted then, not as skipped.
@@ -145,10 +145,13 @@ struct JournalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     skipped: Option<Skip>,
     seconds: f64,
+    /// Whether a `--manifest` knew the item (absent when none was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    joined: Option<bool>,
 }
 
 impl JournalEntry {
-    fn of(o: &Outcome, end: u64) -> Self {
+    fn of(o: &Outcome, end: u64, joining: bool) -> Self {
         JournalEntry {
             end,
             key: super::item_key(&o.item, o.member.as_deref()),
@@ -158,6 +161,7 @@ impl JournalEntry {
             partial: o.partial,
             skipped: o.skipped,
             seconds: o.seconds,
+            joined: joining.then_some(o.dataset.is_some()),
         }
     }
 
@@ -176,6 +180,9 @@ impl JournalEntry {
             self.matches,
             || self.key.replace('\u{0}', " :: "),
         );
+        if let Some(joined) = self.joined {
+            s.add_join(joined);
+        }
     }
 }
 
@@ -331,13 +338,19 @@ pub struct Journaled<'w> {
     pub journal: BufWriter<File>,
     /// The interrupted run's totals.
     pub previous: &'w Summary,
+    /// Items are joined to manifests, so each entry says whether its item was.
+    pub joining: bool,
 }
 
 impl Reporter for Journaled<'_> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        self.inner.start(provenance)
+    }
+
     fn outcome(&mut self, o: &Outcome) -> io::Result<()> {
         self.inner.outcome(o)?;
-        let line =
-            serde_json::to_string(&JournalEntry::of(o, self.written.get())).expect("plain data");
+        let entry = JournalEntry::of(o, self.written.get(), self.joining);
+        let line = serde_json::to_string(&entry).expect("plain data");
         writeln!(self.journal, "{line}")?;
         self.journal.flush()
     }

@@ -9,11 +9,12 @@
 //! then costs one error record, not the scan.
 
 pub mod journal;
+pub mod parquet;
 pub mod source;
 pub mod worker;
 
 use std::collections::HashSet;
-use std::io::Cursor;
+use std::io::{Cursor, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -24,9 +25,11 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use symphonia::core::io::MediaSource;
 
 use crate::audio;
+use crate::dataset::Join;
 use crate::error::{Error, Failure, FailureKind, Result};
 use crate::fingerprint::{Density, Fingerprinter};
 use crate::index::Index;
+use crate::index::catalogue::TrackMetadata;
 use crate::limits::Limits;
 use crate::matcher::Matcher;
 use crate::report::{Found, Outcome, Reporter, Skip, Summary};
@@ -97,6 +100,10 @@ pub struct ScanOptions {
     /// Decode in worker processes started with this command (see [`worker`]); `None` decodes
     /// in threads of this process.
     pub worker: Option<worker::WorkerCommand>,
+    /// The audio column read from parquet files that have several (`--audio-column`).
+    pub audio_column: Option<String>,
+    /// Dataset metadata joined onto each item's records (`--manifest`).
+    pub join: Option<std::sync::Arc<Join>>,
 }
 
 /// Who decodes items.
@@ -145,7 +152,8 @@ pub fn scan(
         let stop = &stop;
         let walker = scope.spawn(move || {
             let mine = |path: &str| options.shard.is_none_or(|s| s.owns(path));
-            let mut walker = source::Walker::new(&options.limits, &mine);
+            let mut walker = source::Walker::new(&options.limits, &mine)
+                .audio_column(options.audio_column.as_deref());
             let mut done_before = 0;
             walker.walk(inputs, &mut |item| {
                 if options.done.contains(&item.key()) {
@@ -166,7 +174,10 @@ pub fn scan(
             }
         }
         let mut failure = None;
-        for outcome in out_rx.iter() {
+        for mut outcome in out_rx.iter() {
+            if let Some(join) = &options.join {
+                summary.add_join(join.join(&mut outcome));
+            }
             if failure.is_some() {
                 // Output is lost (disk full, say): items in flight drain unreported, and are
                 // neither counted nor journalled, so --resume does them again.
@@ -193,6 +204,7 @@ pub fn scan(
         Err(panic) => std::panic::resume_unwind(panic),
     }
     summary.wall_seconds = started.elapsed().as_secs_f64();
+    summary.finished = Some(crate::report::timestamp(std::time::SystemTime::now()));
     summary.shard = options
         .shard
         .map(|s| format!("{}/{}", s.index + 1, s.count));
@@ -261,14 +273,25 @@ fn run_slots<'scope>(
 /// [`Outcome::processing_seconds`]. Never panics: a panic inside becomes the item's error.
 pub fn process_item<D: AsRef<[u8]>>(
     index: &Index<D>,
-    item: Item,
+    mut item: Item,
     query: &QueryParams,
     limits: &Limits,
 ) -> Outcome {
     let started = Instant::now();
+    let row = item.row.take();
     let mut outcome = process_timed(index, item, query, limits);
+    outcome.row = row;
     outcome.processing_seconds = started.elapsed().as_secs_f64();
     outcome
+}
+
+/// BLAKE3 of a file's bytes, read in a pass before decoding, which then reads them from the
+/// page cache; the file is left at its start.
+fn hash_file(file: &mut std::fs::File) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(&mut *file)?;
+    file.rewind()?;
+    Ok(hasher.finalize().to_hex().to_string())
 }
 
 fn process_timed<D: AsRef<[u8]>>(
@@ -290,18 +313,27 @@ fn process_timed<D: AsRef<[u8]>>(
         }
         ItemData::Bytes(bytes) => {
             outcome.bytes = bytes.len() as u64;
+            outcome.blake3 = Some(blake3::hash(&bytes).to_hex().to_string());
             Box::new(Cursor::new(bytes))
         }
-        ItemData::File(path) => match std::fs::File::open(&path) {
-            Ok(f) => {
-                outcome.bytes = f.metadata().map_or(0, |m| m.len());
-                Box::new(f)
+        ItemData::File(path) => {
+            let opened = std::fs::File::open(&path).and_then(|mut f| {
+                let len = f.metadata()?.len();
+                let hash = hash_file(&mut f)?;
+                Ok((f, len, hash))
+            });
+            match opened {
+                Ok((f, len, hash)) => {
+                    outcome.bytes = len;
+                    outcome.blake3 = Some(hash);
+                    Box::new(f)
+                }
+                Err(e) => {
+                    outcome.failure = Some(Error::io(&path, e).failure());
+                    return outcome;
+                }
             }
-            Err(e) => {
-                outcome.failure = Some(Error::io(&path, e).failure());
-                return outcome;
-            }
-        },
+        }
     };
     if outcome.bytes == 0 {
         outcome.failure = Some(Failure::new(FailureKind::Empty, "empty file (0 bytes)"));
@@ -368,9 +400,11 @@ pub fn identify<D: AsRef<[u8]>>(
             let track = index
                 .track(m.track)
                 .expect("matches only name tracks in the table");
+            let metadata = TrackMetadata::of(track.external_id);
             Found {
                 track: track.id.to_string(),
-                external_id: track.external_id.to_string(),
+                external_id: metadata.external_id,
+                catalogue: metadata.fields,
                 m,
             }
         })
@@ -461,6 +495,7 @@ mod tests {
             item: gone.display().to_string(),
             member: None,
             data: ItemData::File(gone.clone()),
+            row: None,
         };
         std::fs::remove_file(&gone).unwrap();
         let outcome = process_item(&index, item, &QueryParams::default(), &Limits::default());

@@ -1,6 +1,6 @@
-//! Sources: command-line inputs (files, directories, tar, tar.gz, zip) become a stream of
-//! [`Item`]s, each one audio file or archive member, and every other file is counted as
-//! skipped, by reason ([`Walker::skipped`]).
+//! Sources: command-line inputs (files, directories, tar, tar.gz, zip, parquet) become a stream
+//! of [`Item`]s, each one audio file, archive member or dataset row ([`super::parquet`]), and
+//! every other file is counted as skipped, by reason ([`Walker::skipped`]).
 //!
 //! Rules, so that a hostile dump cannot hurt the machine or hide items:
 //! - What a file is, its bytes decide ([`Content::sniff`]); the name only spares opening
@@ -26,6 +26,7 @@ use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
+use super::parquet::{self, DatasetRow, NotAudio};
 use crate::content::{self, Content, SNIFF_BYTES};
 use crate::error::{Error, Failure, FailureKind, Result};
 use crate::limits::Limits;
@@ -62,9 +63,11 @@ pub enum ItemData {
 pub struct Item {
     /// The file or archive, as reached from the command-line argument.
     pub item: String,
-    /// Path inside the archive; `None` for plain files.
+    /// Path inside the archive (a parquet row's `path`, or `row N`); `None` for plain files.
     pub member: Option<String>,
     pub data: ItemData,
+    /// The dataset row the item is, for parquet rows.
+    pub row: Option<DatasetRow>,
 }
 
 impl Item {
@@ -83,6 +86,7 @@ impl Item {
             item,
             member,
             data: ItemData::Failed(Failure::new(kind, why)),
+            row: None,
         }
     }
 }
@@ -98,7 +102,6 @@ fn extension(name: &str) -> Option<String> {
 enum Named {
     Audio,
     Archive,
-    Parquet,
     /// A side file: metadata, text, an image.
     Side,
     /// No extension, or one that says nothing: the bytes decide.
@@ -114,8 +117,6 @@ fn named(name: &str) -> Named {
         Named::Audio
     } else if is(ARCHIVE_EXTENSIONS) {
         Named::Archive
-    } else if ext == "parquet" {
-        Named::Parquet
     } else if is(SIDE_EXTENSIONS) {
         Named::Side
     } else {
@@ -163,6 +164,8 @@ fn archive_kind(content: Content, gzip_holds_tar: impl FnOnce() -> bool) -> Opti
 pub struct Walker<'a> {
     limits: &'a Limits,
     select: &'a dyn Fn(&str) -> bool,
+    /// The audio column read from parquet files that have several (`--audio-column`).
+    audio_column: Option<&'a str>,
     /// Files and members not made items, by reason (and not-audio ones by extension).
     pub skipped: Summary,
 }
@@ -174,8 +177,15 @@ impl<'a> Walker<'a> {
         Walker {
             limits,
             select,
+            audio_column: None,
             skipped: Summary::default(),
         }
+    }
+
+    /// Reads the named audio column of parquet files that have several.
+    pub fn audio_column(mut self, name: Option<&'a str>) -> Self {
+        self.audio_column = name;
+        self
     }
 
     /// Walks the inputs and calls `emit` with every item, in a deterministic order (directory
@@ -196,14 +206,7 @@ impl<'a> Walker<'a> {
 
     /// Whether a member of this name is worth reading; counts the ones that are not.
     fn worth_reading(&mut self, name: &str) -> bool {
-        match named(name) {
-            Named::Side => !self.not_audio(name),
-            Named::Parquet => {
-                self.skipped.skip(Skip::Unsupported, 1);
-                false
-            }
-            _ => true,
-        }
+        named(name) != Named::Side || !self.not_audio(name)
     }
 
     fn not_audio(&mut self, name: &str) -> bool {
@@ -278,9 +281,8 @@ impl<'a> Walker<'a> {
             };
         }
         let audio = match content {
-            Content::Parquet if !on_command_line => {
-                self.skipped.skip(Skip::Unsupported, 1);
-                return true;
+            Content::Parquet => {
+                return self.read_parquet(path, shown, &name, on_command_line, emit);
             }
             Content::Gzip => {
                 if !on_command_line {
@@ -311,7 +313,35 @@ impl<'a> Walker<'a> {
             item: shown,
             member: None,
             data: ItemData::File(path.to_path_buf()),
+            row: None,
         })
+    }
+
+    /// A parquet file's rows as items; one without an audio column is a table, not audio.
+    fn read_parquet(
+        &mut self,
+        path: &Path,
+        shown: String,
+        name: &str,
+        on_command_line: bool,
+        emit: &mut dyn FnMut(Item) -> bool,
+    ) -> bool {
+        match parquet::read(path, &shown, self.limits, self.audio_column, emit) {
+            Ok(go_on) => go_on,
+            Err(NotAudio::NoAudioColumn) if !on_command_line => self.not_audio(name),
+            Err(NotAudio::NoAudioColumn) => emit(Item::failed(
+                shown,
+                None,
+                FailureKind::Unsupported,
+                "a Parquet file without an audio column (a dataset's metadata? join it with --manifest)".into(),
+            )),
+            Err(NotAudio::Failed(failure)) => emit(Item {
+                item: shown,
+                member: None,
+                data: ItemData::Failed(failure),
+                row: None,
+            }),
+        }
     }
 
     fn visit_dir(&mut self, path: &Path, shown: &str, emit: &mut dyn FnMut(Item) -> bool) -> bool {
@@ -379,15 +409,13 @@ impl<'a> Walker<'a> {
                 let content = Content::sniff(&bytes[..bytes.len().min(SNIFF_BYTES)]);
                 let nested = archive_kind(content, || content::gzip_holds_tar(&bytes[..]))
                     .is_some()
+                    || content == Content::Parquet
                     || by_name == Named::Archive && content != Content::Gzip;
                 if nested {
                     ItemData::Failed(Failure::new(
                         FailureKind::Unsupported,
                         "archive inside an archive: not opened (extract it and scan it on its own)",
                     ))
-                } else if content == Content::Parquet {
-                    self.skipped.skip(Skip::Unsupported, 1);
-                    return None;
                 } else if by_name == Named::Audio || matches!(content, Content::Audio(_)) {
                     ItemData::Bytes(bytes)
                 } else {
@@ -400,6 +428,7 @@ impl<'a> Walker<'a> {
             item: shown.to_string(),
             member: Some(labels.unique(name)),
             data,
+            row: None,
         })
     }
 
@@ -538,7 +567,7 @@ pub fn walk_archive<R: Read + Seek>(
     }
 }
 
-fn too_big(size: u64, limits: &Limits) -> String {
+pub(super) fn too_big(size: u64, limits: &Limits) -> String {
     Error::LimitExceeded {
         what: format!("item size {size} bytes"),
         limit: format!("{} bytes", limits.max_item_bytes),
@@ -580,7 +609,7 @@ fn read_member(
 /// The member labels given out in one archive, to tell repeated names apart. Each name keeps
 /// the last number it was given, so labelling n members of one name costs O(n), not O(n²).
 #[derive(Default)]
-struct Labels {
+pub(super) struct Labels {
     used: HashSet<String>,
     last: HashMap<String, u32>,
     /// Labels tried, for the test that holds this linear.
@@ -588,7 +617,7 @@ struct Labels {
 }
 
 impl Labels {
-    fn unique(&mut self, name: String) -> String {
+    pub(super) fn unique(&mut self, name: String) -> String {
         self.tried += 1;
         if self.used.insert(name.clone()) {
             return name;

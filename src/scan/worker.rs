@@ -119,6 +119,7 @@ pub fn serve(index_path: &Path, input: impl Read, output: impl Write) -> Result<
             item: request.item,
             member: request.member,
             data,
+            row: None,
         };
         #[cfg(feature = "fault-injection")]
         faults.inject(&item.key());
@@ -166,7 +167,15 @@ impl Slot {
     }
 
     /// Runs one item in the child. Never fails: what goes wrong becomes the item's error.
-    pub fn process(&mut self, item: Item) -> Outcome {
+    pub fn process(&mut self, mut item: Item) -> Outcome {
+        // The child needs the audio only; the row's columns stay here.
+        let row = item.row.take();
+        let mut outcome = self.run_item(item);
+        outcome.row = row;
+        outcome
+    }
+
+    fn run_item(&mut self, item: Item) -> Outcome {
         let mut outcome = Outcome {
             item: item.item.clone(),
             member: item.member.clone(),

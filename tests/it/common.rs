@@ -75,11 +75,12 @@ pub fn truth() -> Vec<Truth> {
         .collect()
 }
 
-/// The records of a JSON Lines output: matches and errors, without the summary that ends it.
+/// The item records of a JSON Lines output (matches, errors, skipped and clean items), without
+/// the provenance record that opens it and the summary that ends it.
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     all_json_lines(text)
         .into_iter()
-        .filter(|v| v.get("summary").is_none())
+        .filter(|v| v.get("summary").is_none() && v.get("provenance").is_none())
         .collect()
 }
 

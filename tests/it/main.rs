@@ -3,10 +3,13 @@
 
 mod common;
 mod crash;
+mod dataset;
 mod eval;
 mod index;
 mod isolation;
 mod lying_headers;
+mod parquet;
+mod provenance;
 mod readme;
 mod repeats;
 mod resume;

@@ -138,7 +138,10 @@ fn accuses_nothing_that_is_not_in_the_catalogue() {
 fn accuses_nothing(lines: &[serde_json::Value]) {
     for t in truth().iter().filter(|t| t.track.is_empty()) {
         let item = dump_item(&t.item);
-        let found = lines_for(lines, &item, t.member.as_deref());
+        let found: Vec<_> = lines_for(lines, &item, t.member.as_deref())
+            .into_iter()
+            .filter(|l| l.get("clean") != Some(&true.into()))
+            .collect();
         assert!(
             found.is_empty(),
             "{} {:?} is not in the catalogue, yet: {found:?}",
@@ -349,6 +352,7 @@ fn merging_shard_outputs_gives_the_whole_scan_once() {
     let counts = |mut v: serde_json::Value| {
         let o = v.as_object_mut().unwrap();
         o.remove("wall_seconds");
+        o.remove("finished");
         o.remove("hours");
         let seconds = o.remove("audio_seconds").unwrap().as_f64().unwrap();
         (v, seconds)
