@@ -105,6 +105,13 @@ pub struct QueryParams {
     /// large the catalogue grows; below it, a triplet is read whole and the fourth peak need not
     /// have survived.
     pub fourth_peak_above: u64,
+    /// ...or than this share of the index's postings, if more: a triplet's postings grow with
+    /// the catalogue, and reading only the fourth-peak cells of triplets a few times commoner
+    /// than `fourth_peak_above` lost copies whose fourth peak moved (pitch shifts, noise): among
+    /// 10^8 postings 16 of 1,254 corpus clips, all found again at this share
+    /// (docs/decisions/0038-whole-triplets-by-share-of-the-index.md). Below
+    /// `fourth_peak_above / fourth_peak_share` postings the share does nothing.
+    pub fourth_peak_share: f64,
     /// The same limit for the dense layer's triplets, higher: a dense landmark is looked up in
     /// its own cells only, one probe where a core landmark has about 17, so reading its
     /// triplets whole costs little, and under speech or noise a masked passage's fourth peak
@@ -176,6 +183,7 @@ impl Default for QueryParams {
             ratio_jitter_frames: 0.5,
             common_hash_share: 5e-5,
             fourth_peak_above: 64,
+            fourth_peak_share: 1e-5,
             dense_fourth_peak_above: 1024,
             fourth_peak_candidates: 3,
             window_seconds: 12.0,
@@ -196,6 +204,13 @@ pub const COMMON_HASH_FLOOR: u64 = 32;
 
 impl QueryParams {
     /// The most postings a hash may hold in an index of `postings` and still be looked up.
+    /// The postings above which a core triplet is read only at its fourth-peak cells, in an
+    /// index of `postings`.
+    pub fn fourth_peak_limit(&self, postings: u64) -> u64 {
+        self.fourth_peak_above
+            .max((self.fourth_peak_share.max(0.0) * postings as f64) as u64)
+    }
+
     pub fn max_postings_per_hash(&self, postings: u64) -> u64 {
         ((self.common_hash_share.max(0.0) * postings as f64) as u64).max(COMMON_HASH_FLOOR)
     }
@@ -470,6 +485,14 @@ pub const SETTINGS: &[Setting] = &[
         "a core triplet holding more postings is read only where its fourth peak agrees with the query's"
     ),
     setting!(
+        fourth_peak_share,
+        "share of the index's postings",
+        0.0,
+        1.0,
+        false,
+        "...or more than this share of the index's postings, if more"
+    ),
+    setting!(
         dense_fourth_peak_above,
         "postings",
         0.0,
@@ -650,6 +673,19 @@ mod tests {
         assert_eq!(q.max_postings_per_hash(1_000), COMMON_HASH_FLOOR);
         assert_eq!(q.max_postings_per_hash(100_000_000), 5_000);
         assert_eq!(q.max_postings_per_hash(10_000_000_000), 500_000);
+    }
+
+    #[test]
+    fn triplets_are_read_whole_up_to_a_count_or_a_share_of_the_index() {
+        let q = QueryParams::default();
+        // The corpus catalogue (592,100 postings): the count decides, as before the share.
+        assert_eq!(q.fourth_peak_limit(592_100), 64);
+        assert_eq!(q.fourth_peak_limit(100_000_000), 1_000);
+        let off = QueryParams {
+            fourth_peak_share: 0.0,
+            ..q
+        };
+        assert_eq!(off.fourth_peak_limit(10_000_000_000), 64);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! How much of a triplet is read depends on how many postings it holds:
 //! - more than [`QueryParams::max_postings_per_hash`]: skipped as common (it says least about
 //!   which track plays, and brought most of the chance postings);
-//! - at most [`QueryParams::fourth_peak_above`]: read whole ("rare");
+//! - at most [`QueryParams::fourth_peak_limit`] (a count, or a share of the index if more):
+//!   read whole ("rare");
 //! - between the two: read only at the fourth-peak cells the landmark offers, except that a
 //!   dense-layer landmark reads it whole up to [`QueryParams::dense_fourth_peak_above`].
 //!
@@ -101,7 +102,10 @@ impl Lookup {
             .ceil() as i16
             + SPAN_TOLERANCE as i16;
         let (core_whole, dense_whole) = if layout.fourth_bits() > 0 {
-            (query.fourth_peak_above, query.dense_fourth_peak_above)
+            (
+                query.fourth_peak_limit(index.postings()),
+                query.dense_fourth_peak_above,
+            )
         } else {
             (u64::MAX, u64::MAX)
         };
@@ -227,7 +231,7 @@ impl Lookup {
         self.landmark_rare.clear();
     }
 
-    /// Reads a triplet held by more than `fourth_peak_above` postings: a dense landmark's probe
+    /// Reads a triplet held by more than the fourth-peak limit: a dense landmark's probe
     /// reads it whole where `dense_whole`, the others only the fourth-peak cells their
     /// landmarks offer.
     fn read_fourths<D: AsRef<[u8]>>(

@@ -1,7 +1,7 @@
 //! Matching: query landmarks in, [`Match`]es — track, time ranges, speed, score — out.
 //!
 //! 1. **Lookup** (`lookup`, `probes`). Each landmark's probe triplets are looked up: a rare
-//!    triplet whole, a common one (more than [`QueryParams::fourth_peak_above`] postings) only
+//!    triplet whole, a common one (more than [`QueryParams::fourth_peak_limit`] postings) only
 //!    where its fourth peak is one the query offers. A short triplet's far time-ratio cells
 //!    ([`QueryParams::ratio_jitter_frames`]) are read only where they are rare and their near
 //!    sibling (the same other cells) was too. A dense-layer landmark ([`Landmark::dense`]) is
