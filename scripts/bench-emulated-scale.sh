@@ -13,21 +13,22 @@
 # postings) times fewer postings in all; and it spreads them over POSTINGS / 10,000 tracks of
 # four minutes, as many as the large catalogue would have. Whole songs of the subset (from
 # truth-whole.tsv and truth-whole-hard.tsv, and the 15 songs not in the catalogue) then meet the
-# chance hits of a POSTINGS catalogue. `common_hash_share` is raised by f, so that the same
-# triplets are skipped as common. Not emulated: an index file f times larger than this one (here
-# it stays in the page cache), the other songs' keys (the 15 not in the catalogue meet fewer
-# chance postings than they would), and the peak check of chance lines (synthetic tracks have
-# no peaks).
+# chance hits of a POSTINGS catalogue. `common_hash_share` and `fourth_peak_share` are raised by
+# f, so that the same triplets are skipped as common and read whole. Not emulated: an index file
+# f times larger than this one (here it stays in the page cache), the other songs' keys (the 15
+# not in the catalogue meet fewer chance postings than they would), and the peak check of chance
+# lines (synthetic tracks have no peaks).
 #
 # Needs OUT_DIR as scripts/bench-at-scale.sh leaves it (truth-whole.tsv, truth-whole-hard.tsv).
 # Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 8.6 GB at
-# 1e10; delete it when done), and a table per key sample of KEY_SAMPLES (default "64 8"), with
-# the songs profile.
+# 1e10; delete it when done), and tables (alone-SET.txt against the corpus catalogue alone,
+# eval-SET.txt inside the emulated postings) of the subset's clips and of its whole songs with
+# the clips profile and with the songs profile at each key sample of KEY_SAMPLES (default "8").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath "${1:-bench-corpus}")
 postings=${2:-1e10}
-key_samples=${KEY_SAMPLES:-64 8}
+key_samples=${KEY_SAMPLES:-8}
 if [ ! -f "$out/truth-whole.tsv" ] || [ ! -f "$out/truth-whole-hard.tsv" ] ||
   [ ! -f "$out/catalogue-sources.txt" ]; then
   echo "run scripts/bench-at-scale.sh $out first" >&2
@@ -54,8 +55,10 @@ f=$(awk -v a="$(postings_of "$out/catalogue.earmark")" -v b="$(postings_of "$dir
 n=$(awk -v p="$postings" -v f="$f" 'BEGIN { printf "%d", p / f }')
 per_track=$(awk -v f="$f" 'BEGIN { printf "%d", 10000 / f }')
 share=$(awk -v f="$f" 'BEGIN { printf "%.3g", 5e-5 * f }')
+whole_share=$(awk -v f="$f" 'BEGIN { printf "%.3g", 1e-5 * f }')
 echo "emulating $postings postings: subset holds 1/$f of the catalogue's; $n synthetic postings," \
-  "$per_track a track; common_hash_share $share" | tee "$dir/setup.txt"
+  "$per_track a track; common_hash_share $share, fourth_peak_share $whole_share" |
+  tee "$dir/setup.txt"
 
 # ---- The synthetic index, with the whole catalogue appended.
 index="$dir/scale-$n.earmark"
@@ -69,21 +72,30 @@ if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 4"; t
   "$earmark" index --append "${sources[@]}" -o "$index"
 fi
 
-# ---- The subset's whole songs, and the songs not in the catalogue.
+# ---- The subset's clips and whole songs, and those not in the catalogue, scored against the
+# corpus catalogue alone and then inside the emulated postings, in turn: with the clips profile
+# (the default), and the whole songs also with the songs profile at each key sample.
 cd "$out"
-for set in whole whole-hard; do
-  { head -1 "truth-$set.tsv"
+for set in "" -whole -whole-hard; do
+  { head -1 "truth$set.tsv"
     awk -F'\t' 'NR == FNR { s[$1] = 1; next } FNR > 1 && ($2 == "" || ($2 in s))' \
-      "$dir/subset.txt" "truth-$set.tsv"; } > "$dir/truth-$set.tsv"
+      "$dir/subset.txt" "truth$set.tsv"; } > "$dir/truth$set.tsv"
+  # Query paths in the truth files are relative to OUT_DIR.
+  sed "2,\$s|^|$out/|" "$dir/truth$set.tsv" > "$dir/truth$set-abs.tsv"
 done
 cat "$index" > /dev/null # into the page cache, as in a long scan
-for k in $key_samples; do
-  for set in whole whole-hard; do
-    # Query paths in the truth files are relative to OUT_DIR.
-    sed "2,\$s|^|$out/|" "$dir/truth-$set.tsv" > "$dir/truth-$set-abs.tsv"
-    "$earmark" eval "$dir/truth-$set-abs.tsv" --index "$index" --profile songs \
-      --tune "key_sample=$k" --tune "common_hash_share=$share" \
-      --answers "$dir/answers-$set-k$k.tsv" |
-      tee "$dir/eval-$set-k$k.txt" || true
+both() { # name truth [eval options]
+  local name=$1 truth=$2
+  shift 2
+  "$earmark" eval "$truth" --index "$out/catalogue.earmark" "$@" | tee "$dir/alone-$name.txt" || true
+  "$earmark" eval "$truth" --index "$index" --tune "common_hash_share=$share" \
+    --tune "fourth_peak_share=$whole_share" --answers "$dir/answers-$name.tsv" "$@" |
+    tee "$dir/eval-$name.txt" || true
+}
+both clips "$dir/truth-abs.tsv"
+for set in whole whole-hard; do
+  both "$set-k1" "$dir/truth-$set-abs.tsv"
+  for k in $key_samples; do
+    both "$set-k$k" "$dir/truth-$set-abs.tsv" --profile songs --tune "key_sample=$k"
   done
 done
