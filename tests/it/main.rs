@@ -1,6 +1,7 @@
 //! End-to-end tests of the `earmark` binary on the real-music fixtures in testdata/.
 //! One binary, one module per feature; each test works in its own temporary directory.
 
+mod answers;
 mod common;
 mod crash;
 mod dataset;
