@@ -10,7 +10,7 @@ use super::line::{Hit, Line};
 
 /// Landmark pairs a match carries at most: a plot of a few hundred points shows a line as well
 /// as one of thousands, and a record stays under a few kilobytes however long the match
-/// (docs/decisions/0039-alignment-pairs-capped-at-200).
+/// (docs/decisions/0040-alignment-pairs-capped-at-200).
 pub const MAX_PAIRS: usize = 200;
 
 /// The evidence of a match as a plot draws it: item time against track time.

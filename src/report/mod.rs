@@ -20,6 +20,7 @@
 //! joined). Last comes `{"summary": {...}}` ([`Summary::record`]). Fields may be added, never
 //! renamed.
 
+mod explained;
 mod provenance;
 mod summary;
 
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Failure, FailureKind};
 use crate::matcher::{Match, MatchAlignment, Repeat};
 use crate::scan::parquet::DatasetRow;
+pub use explained::{Explained, OneTrack};
 pub use provenance::{COMMIT, IndexProvenance, Provenance, timestamp};
 pub use summary::{LISTED_FAILURES, Skip, Summary, count};
 
@@ -135,6 +137,18 @@ pub trait Reporter {
     /// Called once at the end.
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl<R: Reporter + ?Sized> Reporter for Box<R> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        (**self).start(provenance)
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        (**self).outcome(outcome)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        (**self).finish(summary)
     }
 }
 
@@ -392,7 +406,7 @@ impl<W: Write> Csv<W> {
 }
 
 /// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -464,6 +478,25 @@ impl<W: Write> Reporter for Csv<W> {
             writeln!(self.out, "{item},{member},,,,,,,,,,,,,,,{about},true,")?;
         }
         self.out.flush()
+    }
+}
+
+/// Two reporters fed the same records: the demo writes the JSON Lines a report is made from
+/// and shows a person the same matches as lines.
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: Reporter, B: Reporter> Reporter for Both<A, B> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        self.0.start(provenance)?;
+        self.1.start(provenance)
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        self.0.outcome(outcome)?;
+        self.1.outcome(outcome)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.0.finish(summary)?;
+        self.1.finish(summary)
     }
 }
 

@@ -13,6 +13,7 @@ mod parquet;
 mod provenance;
 mod readme;
 mod repeats;
+mod report;
 mod resume;
 mod safety;
 mod scan;
