@@ -564,6 +564,14 @@ hashes without the fourth peak), kept so the tests check that an old index is re
 None is rebuilt by this script: they stay as written, so the tests notice when a change to the
 format or to the hashes would silently misread old indexes.
 
+## Pinned answers
+
+`dump-answers.jsonl` holds the item records (matches, errors, clean items) of `earmark scan
+testdata/dump --index testdata/index-v4.earmark` as earmark gave them on 2026-12-07 (commit
+3b6dc72), sorted. It is not rebuilt by this script: `tests/it/answers.rs` holds every scan to
+it field for field, so a change that moves an answer fails there, while fields added to the
+records pass.
+
 ## Files whose structure is off
 
 `tolerant/` holds 5 s of `wesnoth/siege.ogg` in WAV, MP3 and FLAC files whose lengths, junk or

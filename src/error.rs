@@ -90,6 +90,9 @@ pub enum Error {
     #[error("index build: {reason}")]
     Build { reason: String },
 
+    #[error("drawing a plot: {reason}")]
+    Plot { reason: String },
+
     /// An item that could not be scanned, already described as the record will say it.
     #[error("{}", .0.message)]
     Item(Failure),

@@ -23,6 +23,7 @@ pub mod content;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod evidence;
 pub mod fingerprint;
 pub mod index;
 pub mod limits;

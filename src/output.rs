@@ -26,6 +26,8 @@ pub enum Output {
     EvalJson,
     /// `earmark eval --misses` and `--answers`: TSV.
     EvalTsv,
+    /// `earmark report --claims`: CSV.
+    Claims,
 }
 
 /// The resume journal kept beside a scan's results.
@@ -142,7 +144,76 @@ fn written_by_earmark(what: Output, head: &[u8]) -> bool {
                 && String::from_utf8_lossy(head).contains("\"offset_tolerance_s\"")
         }
         Output::EvalTsv => first_line.starts_with("query\tdegradation\t"),
+        Output::Claims => first_line.starts_with(crate::evidence::CLAIMS_HEADER),
     }
+}
+
+/// What a folder of pages is: how its pages are named, and the mark its first page bears.
+pub struct Pages<'a> {
+    /// The page every report has, which bears the mark.
+    pub first: &'a str,
+    /// Text that the first page of an earlier report holds near its start.
+    pub mark: &'a str,
+    /// Whether a file name is one the report writes.
+    pub names: &'a dyn Fn(&str) -> bool,
+}
+
+/// Checks that `dir` may hold `pages` for a command that reads `inputs`, and makes it ready: a
+/// folder that does not exist is created, an empty one taken, and an earlier report's pages
+/// are removed; any other folder is refused unless `force`, and then only the report's own
+/// file names are written into it. No input may be among the names the report writes.
+pub fn claim_folder(dir: &Path, pages: &Pages<'_>, inputs: &[PathBuf], force: bool) -> Result<()> {
+    let refuse = |why: String| Err(Error::Invalid(why));
+    for input in inputs {
+        let inside = input.parent().is_some_and(|p| same_file(p, dir));
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned());
+        if inside && name.is_some_and(|n| (pages.names)(&n)) {
+            return refuse(format!(
+                "refusing to write the report into {}: its input {} has the name of a page it writes; choose another folder",
+                dir.display(),
+                input.display()
+            ));
+        }
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return refuse(format!(
+                "{} is a file; -o names the folder the report's pages go into",
+                dir.display()
+            ));
+        }
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let names: Vec<std::ffi::OsString> = entries
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(dir, e))?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let first = dir.join(pages.first);
+    let earlier = first.is_file()
+        && head(&first).is_ok_and(|h| String::from_utf8_lossy(&h).contains(pages.mark));
+    if earlier {
+        for name in &names {
+            if (pages.names)(&name.to_string_lossy()) {
+                let path = dir.join(name);
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        return Ok(());
+    }
+    if force {
+        return Ok(());
+    }
+    refuse(format!(
+        "{} holds files that are not an earlier report of earmark's: choose an empty or new folder, or write the pages among them with --force",
+        dir.display()
+    ))
 }
 
 /// Whether two paths name the same existing file (a link or another spelling included).
@@ -219,6 +290,40 @@ mod tests {
             claim(&empty, Output::EvalTsv, None, &[], false).unwrap(),
             Claim::Free
         );
+    }
+
+    #[test]
+    fn a_report_goes_into_a_new_or_empty_folder_or_over_an_earlier_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = |n: &str| n.ends_with(".html");
+        let pages = Pages {
+            first: "index.html",
+            mark: "earmark report",
+            names: &names,
+        };
+        let site = dir.path().join("site");
+        claim_folder(&site, &pages, &[], false).unwrap();
+        assert!(site.is_dir());
+        std::fs::write(site.join("index.html"), "<meta content=\"earmark report\">").unwrap();
+        std::fs::write(site.join("track-9.html"), "old").unwrap();
+        std::fs::write(site.join("notes.txt"), "mine").unwrap();
+        claim_folder(&site, &pages, &[], false).unwrap();
+        assert!(!site.join("track-9.html").exists() && site.join("notes.txt").exists());
+        // Someone else's folder: refused, or written among its files with --force.
+        std::fs::write(site.join("index.html"), "<h1>my page</h1>").unwrap();
+        let err = claim_folder(&site, &pages, &[], false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--force"), "{err}");
+        claim_folder(&site, &pages, &[], true).unwrap();
+        assert!(site.join("index.html").exists());
+        // An input that a page would overwrite; a file for a folder.
+        let input = site.join("clean.html");
+        std::fs::write(&input, "{}").unwrap();
+        assert!(claim_folder(&site, &pages, &[input], true).is_err());
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(claim_folder(&file, &pages, &[], true).is_err());
     }
 
     #[test]

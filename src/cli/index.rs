@@ -58,9 +58,13 @@ pub struct DemoArgs {
     /// The dump to scan [default: testdata/dump].
     #[arg(long)]
     pub dump: Option<PathBuf>,
-    /// External ids for the catalogue [default: testdata/catalogue-ids.tsv].
+    /// External ids and titles for the catalogue [default: testdata/catalogue-metadata.csv].
     #[arg(long)]
     pub ids: Option<PathBuf>,
+    /// The folder the report of the scan goes into [default: earmark-demo-report in the
+    /// system's temporary folder; an earlier demo's report there is replaced].
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: IndexArgs) -> anyhow::Result<Status> {
@@ -308,7 +312,10 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<Status> {
     let dump = args.dump.unwrap_or_else(|| shipped("testdata/dump"));
     let ids = args
         .ids
-        .unwrap_or_else(|| shipped("testdata/catalogue-ids.tsv"));
+        .unwrap_or_else(|| shipped("testdata/catalogue-metadata.csv"));
+    let report = args
+        .report
+        .unwrap_or_else(|| std::env::temp_dir().join("earmark-demo-report"));
     let dir = tempfile_dir()?;
     let index_path = dir.join("catalogue.earmark");
     eprintln!(
@@ -332,26 +339,48 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<Status> {
             max_row_group_bytes: Limits::default().max_row_group_bytes,
         },
     };
-    let scanned = run(index_args).and_then(|_| {
-        eprintln!("earmark demo: scanning {}", dump.display());
-        super::scan::Job {
-            index: &index_path,
-            inputs: std::slice::from_ref(&dump),
-            list: &InputList::default(),
-            format: super::Format::Human,
-            output: None,
-            resume: false,
-            force: false,
-            strict: false,
-            options: &crate::scan::ScanOptions::default(),
-            names: Default::default(),
-        }
-        .run()
-    });
+    // The scan's records stay beside the pages made from them: the folder is the evidence.
+    let matches = report.join(DEMO_RECORDS);
+    let reported = super::report::claim_folder(&report, &[], false)
+        .and_then(|_| run(index_args))
+        .and_then(|_| {
+            eprintln!("earmark demo: scanning {}", dump.display());
+            super::scan::Job {
+                index: &index_path,
+                inputs: std::slice::from_ref(&dump),
+                list: &InputList::default(),
+                format: super::Format::Jsonl,
+                output: Some(&matches),
+                resume: false,
+                // The folder is new, or an earlier report whose records are an earlier demo's.
+                force: true,
+                strict: false,
+                options: &crate::scan::ScanOptions::default(),
+                names: Default::default(),
+                echo: true,
+            }
+            .run()
+        })
+        .and_then(|_| {
+            // A finished scan's journal serves no later --resume here.
+            let _ = std::fs::remove_file(output::journal_path(&matches));
+            eprintln!("earmark demo: writing the report into {}", report.display());
+            super::report::run(super::report::ReportArgs {
+                inputs: vec![matches.clone()],
+                output: Some(report.clone()),
+                claims: Some(report.join("claims.csv")),
+                index: Some(index_path.clone()),
+                // The folder was claimed above; it now holds the records the pages come from.
+                force: true,
+            })
+        });
     let _ = std::fs::remove_dir_all(&dir);
-    // The demo did its job once the dump was scanned, whatever it held.
-    scanned.map(|_| Status::Found)
+    // The demo did its job once the dump was scanned and reported, whatever it held.
+    reported.map(|_| Status::Found)
 }
+
+/// The demo's scan records, in its report's folder.
+const DEMO_RECORDS: &str = "demo-matches.jsonl";
 
 /// A fresh folder for the demo's index, removed when it ends.
 fn tempfile_dir() -> anyhow::Result<PathBuf> {

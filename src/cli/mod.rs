@@ -10,10 +10,12 @@
 //!   why); `index`: some catalogue files could not be indexed; `eval`: some answers were wrong
 
 mod eval;
+mod explain;
 mod index;
 mod info;
 mod manifest_check;
 mod merge;
+mod report;
 mod scan;
 
 use std::collections::BTreeMap;
@@ -185,6 +187,10 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// List a dataset manifest's entries that have no audio in a dump, and audio no entry names.
     ManifestCheck(manifest_check::ManifestCheckArgs),
+    /// Write a scan's results as a static site of claims with plots (-o DIR) and a claims CSV.
+    Report(report::ReportArgs),
+    /// Scan one item again and say why each match was made: its evidence, line and pairs.
+    Explain(explain::ExplainArgs),
     /// Serve items to a scan over stdin and stdout (started by `scan`, not by people).
     #[command(hide = true)]
     Worker(scan::WorkerArgs),
@@ -422,6 +428,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Eval(a) => eval::run(a),
         Command::Merge(a) => merge::run(a),
         Command::ManifestCheck(a) => manifest_check::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Worker(a) => scan::run_worker(a),
     }
 }

@@ -12,7 +12,7 @@ use super::{Format, InputList, Status};
 use crate::index::Index;
 use crate::output::{self, Output};
 use crate::report::{
-    Csv, Human, IndexProvenance, JsonLines, Provenance, Reporter, Skip, Summary, timestamp,
+    Both, Csv, Human, IndexProvenance, JsonLines, Provenance, Reporter, Skip, Summary, timestamp,
 };
 use crate::scan::{self, ScanOptions, Shard, journal};
 
@@ -120,6 +120,7 @@ pub fn run_scan(args: ScanArgs) -> anyhow::Result<Status> {
         strict: args.strict,
         options: &options,
         names,
+        echo: false,
     };
     job.run()
 }
@@ -143,6 +144,7 @@ pub fn run_query(args: QueryArgs) -> anyhow::Result<Status> {
         strict: args.strict,
         options: &options,
         names: BTreeMap::new(),
+        echo: false,
     }
     .run()
 }
@@ -177,11 +179,13 @@ pub struct Job<'a> {
     pub options: &'a ScanOptions,
     /// The matching options by the flags that set them, for the resume journal.
     pub names: BTreeMap<String, serde_json::Value>,
+    /// Also show the records as readable lines on stdout while writing `output`.
+    pub echo: bool,
 }
 
 impl Job<'_> {
     /// What the output's first record says produced it.
-    fn provenance(&self, index: &Index) -> anyhow::Result<Provenance> {
+    pub(super) fn provenance(&self, index: &Index) -> anyhow::Result<Provenance> {
         let mut options = self.names.clone();
         let limits = &self.options.limits;
         let format = clap::ValueEnum::to_possible_value(&self.format)
@@ -260,8 +264,13 @@ impl Job<'_> {
                 options.done = opened.done;
                 let (counted, written) =
                     journal::Counting::new(BufWriter::new(opened.file), opened.offset);
+                let mut inner = reporter(self.format, counted, opened.offset > 0);
+                if self.echo {
+                    let lines = Human::new(BufWriter::new(io::stdout().lock()));
+                    inner = Box::new(Both(inner, lines));
+                }
                 let mut journaled = journal::Journaled {
-                    inner: reporter(self.format, counted, opened.offset > 0),
+                    inner,
                     written,
                     journal: opened.journal,
                     previous: &opened.previous,
@@ -288,7 +297,7 @@ impl Job<'_> {
             }
         };
         list.finish()?;
-        if self.format != Format::Human {
+        if self.format != Format::Human && !self.echo {
             eprintln!("earmark: {}", summary.describe());
         }
         if nothing_to_scan(&summary) {

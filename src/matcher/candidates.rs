@@ -4,8 +4,8 @@
 //! with the query peaks it rests on, which tells a shared passage from two recordings heard
 //! together.
 
-use super::Match;
 use super::line::Hit;
+use super::{Match, Repeat};
 
 /// A repeat is listed when it scores at least this fraction (1/n) of the best place: weaker lines
 /// are a part that recurs (a bass line, a drum loop), not the passage.
@@ -71,33 +71,40 @@ pub(super) fn fold_repeats(mut found: Vec<Candidate>) -> Vec<Candidate> {
             .cmp(&a.m.score)
             .then(a.m.item_start.total_cmp(&b.m.item_start))
     });
-    let mut kept: Vec<Candidate> = Vec::with_capacity(found.len());
+    // Each kept candidate with its repeats' places: where each puts the stretch's start in the
+    // track, and the stretch it was verified on.
+    let mut kept: Vec<(Candidate, Vec<(f64, Repeat)>)> = Vec::with_capacity(found.len());
     for c in found {
-        match kept.iter_mut().find(|k| c.under(k)) {
-            Some(k) => {
-                let (m, best) = (&c.m, &mut k.m);
+        match kept.iter_mut().find(|(k, _)| c.under(k)) {
+            Some((k, places)) => {
+                let (m, best) = (&c.m, &k.m);
                 let at = m.track_start + (best.item_start - m.item_start) * m.speed;
                 if at >= -REPEAT_MERGE_SECONDS && m.score * REPEAT_RATIO >= best.score {
-                    best.also_at.push((at.max(0.0) * 1000.0).round() / 1000.0);
+                    let stretch = Repeat {
+                        item_start: m.item_start,
+                        item_end: m.item_end,
+                        track_start: m.track_start,
+                        track_end: m.track_end,
+                    };
+                    places.push(((at.max(0.0) * 1000.0).round() / 1000.0, stretch));
                 }
                 // The track's evidence in this stretch, wherever in the track it fits.
                 k.anchors.extend_from_slice(&c.anchors);
             }
-            None => kept.push(c),
+            None => kept.push((c, Vec::new())),
         }
     }
-    for anchors in kept.iter_mut().map(|k| &mut k.anchors) {
-        anchors.sort_unstable();
-        anchors.dedup();
+    for (k, places) in &mut kept {
+        k.anchors.sort_unstable();
+        k.anchors.dedup();
+        places.sort_by(|a, b| a.0.total_cmp(&b.0));
+        places.dedup_by(|b, a| b.0 - a.0 < REPEAT_MERGE_SECONDS);
+        let best = k.m.track_start;
+        places.retain(|(t, _)| (t - best).abs() >= REPEAT_MERGE_SECONDS);
+        k.m.also_at = places.iter().map(|(t, _)| *t).collect();
+        k.m.alignment.repeats = places.iter().map(|(_, r)| *r).collect();
     }
-    for k in kept.iter_mut().map(|k| &mut k.m) {
-        k.also_at.sort_by(f64::total_cmp);
-        k.also_at.dedup_by(|b, a| *b - *a < REPEAT_MERGE_SECONDS);
-        let best = k.track_start;
-        k.also_at
-            .retain(|t| (t - best).abs() >= REPEAT_MERGE_SECONDS);
-    }
-    kept
+    kept.into_iter().map(|(k, _)| k).collect()
 }
 
 /// A match this many times weaker than an overlapping match of another track is dropped...
@@ -154,8 +161,10 @@ mod tests {
             track_end: end - start,
             speed: 1.0,
             pitch: 0.0,
+            evidence: 10.0,
             also_at: Vec::new(),
             peak_check: None,
+            alignment: Default::default(),
         }
     }
 
@@ -222,6 +231,12 @@ mod tests {
         let (best, other) = (&folded[0].m, &folded[1].m);
         assert_eq!((best.score, best.track_start), (40, 10.0));
         assert_eq!(best.also_at, vec![30.0]);
+        // Each place listed comes with the stretch verified there (of two places within half a
+        // second, the earlier, as `also_at` keeps).
+        let repeats: Vec<(f64, f64)> = (best.alignment.repeats.iter())
+            .map(|r| (r.item_start, r.track_start))
+            .collect();
+        assert_eq!(repeats, vec![(0.0, 30.0)]);
         assert_eq!((other.score, other.item_start), (25, 20.0));
         assert!(other.also_at.is_empty());
         // The folded matches' evidence joins the best place's.

@@ -32,6 +32,19 @@ impl ChanceLine {
         1.0 - chance
     }
 
+    /// −log10 of the chance that some line gathers `count` of `hits` at random, 0 where that is
+    /// likely: the figure behind [`Self::confidence`], kept where one minus the chance rounds to
+    /// 1 (a chance below 10^-16), so that strong lines still differ.
+    pub(super) fn evidence(&self, count: usize, hits: usize) -> f64 {
+        let lambda = hits as f64 * self.share;
+        let ln_chance = self.cells.ln() + log_poisson_tail(count as u64, lambda);
+        if ln_chance >= 0.0 {
+            0.0
+        } else {
+            -ln_chance / std::f64::consts::LN_10
+        }
+    }
+
     /// A lower bound, at least `min`, on the hits that a line needs among `hits` to reach
     /// [`MIN_CONFIDENCE`], from the first three terms of the chance's tail rather than its
     /// whole sum: this is worked out for every window of every track with hits.
@@ -115,6 +128,22 @@ mod tests {
             worst = worst.max(exact - needed);
         }
         assert!(worst <= 1, "{worst}");
+    }
+
+    /// The evidence is the confidence's chance on a log scale where that chance is representable,
+    /// and keeps growing with the count where the confidence has reached 1.
+    #[test]
+    fn evidence_is_the_confidence_on_a_log_scale() {
+        let chance = ChanceLine::new(24, 1875, 3.0);
+        for count in 4..12 {
+            let (c, e) = (chance.confidence(count, 200), chance.evidence(count, 200));
+            if c > 0.0 && c < 1.0 - 1e-12 {
+                assert!(((1.0 - c).log10() + e).abs() < 1e-6, "{count}: {c} {e}");
+            }
+        }
+        assert_eq!(chance.evidence(1, 200), 0.0);
+        assert_eq!(chance.confidence(60, 200), 1.0);
+        assert!(chance.evidence(80, 200) > chance.evidence(60, 200) + 10.0);
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //!    dropped when it is four times weaker, or clearly weaker and resting on the stronger one's
 //!    query peaks (a passage two catalogue tracks share).
 
+mod alignment;
 mod candidates;
 mod chance;
 mod groups;
@@ -41,6 +42,7 @@ mod windows;
 use crate::fingerprint::{Landmark, Peak};
 use crate::index::{Index, TrackId};
 use crate::tuning::QueryParams;
+pub use alignment::{MAX_PAIRS, MatchAlignment, Repeat};
 use candidates::suppress_shadows;
 pub use line::{Hit, Line};
 use lookup::Lookup;
@@ -58,8 +60,14 @@ pub struct Match {
     pub track: TrackId,
     /// Hits on the match's time line (distinct anchor pairs).
     pub score: u32,
-    /// 0..1: one minus the chance of a line this strong among random hits.
+    /// 0..1: one minus the chance behind [`Self::evidence`]. Every match reported has a chance
+    /// far below 10^-4, so it reads 1 to four decimals: `evidence` tells strong from weak.
     pub confidence: f64,
+    /// −log10 of a bound on the chance that a recording unrelated to the track matches as well:
+    /// the peak check's evidence where the track's peaks were checked ([`PeakCheck::evidence`]),
+    /// else that of the line's hits ([`MIN_CONFIDENCE`](thresholds::MIN_CONFIDENCE)'s odds).
+    #[serde(default)]
+    pub evidence: f64,
     /// Seconds into the item where the match starts and ends.
     pub item_start: f64,
     pub item_end: f64,
@@ -79,6 +87,9 @@ pub struct Match {
     /// The check against the track's stored peaks; `None` where the index stores none.
     #[serde(default)]
     pub peak_check: Option<PeakCheck>,
+    /// The landmark pairs, line and repeats behind the match, for plots.
+    #[serde(default)]
+    pub alignment: MatchAlignment,
 }
 
 /// Looks up landmarks and turns hits into matches. Cheap to create; one per worker or per item.

@@ -8,7 +8,7 @@ use super::groups::{anchors_of, inliers_of, pitches_of};
 use super::line::{self, Hit, Line};
 use super::thresholds::{SHORT_LINE_EVIDENCE, Transform};
 use super::verify::{self, MIN_CHECK_SECONDS, PeakCheck};
-use super::{Match, Matcher};
+use super::{Match, MatchAlignment, Matcher};
 use crate::index::TrackId;
 use crate::index::reader::TrackPeaks;
 
@@ -64,6 +64,7 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
             let speed = (line.speed * 1000.0).round() / 1000.0;
             let mut pitch = f64::from(s.pitch) / 4.0;
             let mut confidence = s.confidence;
+            let mut evidence = s.evidence;
             let mut peak_check = None;
             if checked {
                 // The cheap test first: the pitches do not depend on the shift the check finds.
@@ -90,7 +91,8 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
                 {
                     continue;
                 }
-                confidence = 1.0 - 10f64.powf(-c.evidence());
+                evidence = c.evidence();
+                confidence = 1.0 - 10f64.powf(-evidence);
                 peak_check = Some(c);
             } else if score < Transform::of(speed, pitch).min_score(q)
                 || pitches_of(&s.inliers) < q.min_pitches as usize
@@ -101,6 +103,7 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
                 track,
                 score: score as u32,
                 confidence,
+                evidence,
                 item_start: q0 * fs,
                 item_end: q1 * fs,
                 track_start: clamp(line.at(q0)) * fs,
@@ -109,6 +112,7 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
                 pitch,
                 also_at: Vec::new(),
                 peak_check,
+                alignment: MatchAlignment::of(&s.inliers, &line, fs),
             };
             found.push(Candidate::new(m, &s.inliers));
         }
@@ -147,6 +151,8 @@ pub(super) struct Segment {
     pub(super) inliers: Vec<Hit>,
     pub(super) line: Line,
     pub(super) confidence: f64,
+    /// The same chance on a log scale ([`ChanceLine::evidence`](super::chance::ChanceLine)).
+    pub(super) evidence: f64,
     /// The pitch shift all its hits share, quarter semitones.
     pub(super) pitch: i16,
 }
@@ -185,6 +191,7 @@ fn merge_overlapping(mut segments: Vec<Segment>, tolerance: f64) -> Vec<Segment>
                 let on_line = inliers_of(&s.inliers, &k.line, tolerance);
                 k.inliers.extend(on_line);
                 k.confidence = k.confidence.max(s.confidence);
+                k.evidence = k.evidence.max(s.evidence);
             }
             None => kept.push(s),
         }
@@ -385,6 +392,7 @@ mod tests {
                 inliers,
                 line,
                 confidence: 0.999,
+                evidence: 3.0,
                 pitch: 0,
             };
             m.windows.open.insert(track.0, vec![segment]);

@@ -241,11 +241,13 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
         let Some((best, inliers, pitch, confidence)) = strongest else {
             return self.unchanged_line(hits, centre, search);
         };
+        let evidence = search.chance.evidence(best.count, window_hits);
         let line = line::refit(&inliers, centre, best, max_change, search.min_span);
         Some(Segment {
             inliers,
             line,
             confidence,
+            evidence,
             pitch,
         })
     }
@@ -290,11 +292,15 @@ impl<D: AsRef<[u8]>> Matcher<'_, D> {
         if confidence < MIN_CONFIDENCE {
             return None;
         }
+        let evidence = search
+            .unchanged_chance
+            .evidence(best.count, search.unchanged_hits);
         let (inliers, pitch) = self.consistent(inliers_of(same, &best, tolerance), &best, Some(0));
         (anchors_of(&inliers) >= min).then_some(Segment {
             inliers,
             line: best,
             confidence,
+            evidence,
             pitch,
         })
     }

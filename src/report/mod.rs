@@ -3,10 +3,14 @@
 //!
 //! JSON Lines fields are a contract with users' scripts: first `{"provenance": {...}}`
 //! ([`Provenance::record`]); then per match `item`, `member` (absent for plain files), `track`,
-//! `score`, `confidence`, `item_start`, `item_end`, `track_start`, `track_end`, `speed`,
-//! `pitch`, `also_at` (only when the track repeats the passage), `peak_check` (only where the
-//! index stores the track's peaks: `reference`, `matched`, `expected`, `evidence`), `catalogue`
-//! (the track's metadata, where `index --ids` gave a header); for failures `item`, `member`,
+//! `score`, `confidence`, `evidence` (the one scale of how sure: −log10 of a bound on the
+//! chance of an unrelated recording matching as well), `item_start`, `item_end`,
+//! `track_start`, `track_end`, `speed`, `pitch`, `also_at` (only when the track repeats the
+//! passage), `peak_check` (only where the index stores the track's peaks: `reference`,
+//! `matched`, `expected`, `evidence`), `catalogue` (the track's metadata, where `index --ids`
+//! gave a header), `seconds` (the item's audio) and, after the item's own fields, `alignment`
+//! (for plots: `pairs`, `item_cs` and `track_cs`, `line`, `repeats`; [`MatchAlignment`]);
+//! for failures `item`, `member`,
 //! `error`, `kind` (a [`FailureKind`] name) and `partial` (the part before the problem was
 //! scanned: a warning); for items skipped though readable (too short to fingerprint) `item`,
 //! `member`, `skipped` ([`Skip`]), `seconds`; for items scanned without a match `item`,
@@ -16,6 +20,7 @@
 //! joined). Last comes `{"summary": {...}}` ([`Summary::record`]). Fields may be added, never
 //! renamed.
 
+mod explained;
 mod provenance;
 mod summary;
 
@@ -24,8 +29,9 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Failure, FailureKind};
-use crate::matcher::Match;
+use crate::matcher::{Match, MatchAlignment, Repeat};
 use crate::scan::parquet::DatasetRow;
+pub use explained::{Explained, OneTrack};
 pub use provenance::{COMMIT, IndexProvenance, Provenance, timestamp};
 pub use summary::{LISTED_FAILURES, Skip, Summary, count};
 
@@ -134,6 +140,18 @@ pub trait Reporter {
     }
 }
 
+impl<R: Reporter + ?Sized> Reporter for Box<R> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        (**self).start(provenance)
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        (**self).outcome(outcome)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
 #[derive(Serialize)]
 struct MatchLine<'a> {
     item: &'a str,
@@ -144,6 +162,7 @@ struct MatchLine<'a> {
     external_id: &'a str,
     score: u32,
     confidence: f64,
+    evidence: f64,
     item_start: f64,
     item_end: f64,
     track_start: f64,
@@ -156,8 +175,56 @@ struct MatchLine<'a> {
     peak_check: Option<PeakCheckLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     catalogue: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    seconds: f64,
     #[serde(flatten)]
     about: About<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alignment: Option<AlignmentLine<'a>>,
+}
+
+/// What a plot of the match needs ([`MatchAlignment`]), last in its record: the bulk of it.
+#[derive(Serialize)]
+struct AlignmentLine<'a> {
+    pairs: u32,
+    item_cs: &'a [u32],
+    track_cs: &'a [u32],
+    line: FittedLine,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    repeats: Vec<Repeat>,
+}
+
+/// Track seconds = `offset` + `speed` × item seconds.
+#[derive(Serialize)]
+struct FittedLine {
+    speed: f64,
+    offset: f64,
+}
+
+impl<'a> AlignmentLine<'a> {
+    fn new(a: &'a MatchAlignment) -> Option<Self> {
+        (a.pairs > 0).then(|| AlignmentLine {
+            pairs: a.pairs,
+            item_cs: &a.item_cs,
+            track_cs: &a.track_cs,
+            line: FittedLine {
+                speed: (a.speed * 1e6).round() / 1e6,
+                offset: ms(a.offset),
+            },
+            repeats: (a.repeats.iter())
+                .map(|r| Repeat {
+                    item_start: ms(r.item_start),
+                    item_end: ms(r.item_end),
+                    track_start: ms(r.track_start),
+                    track_end: ms(r.track_end),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Evidence as records give it: to hundredths.
+fn hundredths(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 /// What the check against the track's stored peaks found.
@@ -223,6 +290,7 @@ impl<'a> MatchLine<'a> {
             external_id: &f.external_id,
             score: f.m.score,
             confidence: (f.m.confidence * 10000.0).round() / 10000.0,
+            evidence: hundredths(f.m.evidence),
             item_start: ms(f.m.item_start),
             item_end: ms(f.m.item_end),
             track_start: ms(f.m.track_start),
@@ -233,11 +301,13 @@ impl<'a> MatchLine<'a> {
             peak_check: f.m.peak_check.map(|c| PeakCheckLine {
                 reference: c.reference,
                 matched: c.matched,
-                expected: (c.expected * 100.0).round() / 100.0,
-                evidence: (c.evidence() * 100.0).round() / 100.0,
+                expected: hundredths(c.expected),
+                evidence: hundredths(c.evidence()),
             }),
             catalogue: f.catalogue.as_ref(),
+            seconds: ms(o.seconds),
             about: o.about(),
+            alignment: AlignmentLine::new(&f.m.alignment),
         }
     }
 }
@@ -336,7 +406,7 @@ impl<W: Write> Csv<W> {
 }
 
 /// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -349,7 +419,7 @@ impl<W: Write> Reporter for Csv<W> {
         if !self.header_written {
             writeln!(
                 self.out,
-                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence,error_kind,bytes,blake3,clean"
+                "item,member,track,external_id,score,confidence,item_start,item_end,track_start,track_end,speed,error,pitch,also_at,peak_evidence,error_kind,bytes,blake3,clean,evidence"
             )?;
             self.header_written = true;
         }
@@ -367,7 +437,7 @@ impl<W: Write> Reporter for Csv<W> {
             let m = &f.m;
             writeln!(
                 self.out,
-                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{},,{about},",
+                "{item},{member},{},{},{},{:.4},{:.3},{:.3},{:.3},{:.3},{},,{},{},{},,{about},,{:.2}",
                 csv_field(&f.track),
                 csv_field(&f.external_id),
                 m.score,
@@ -385,13 +455,14 @@ impl<W: Write> Reporter for Csv<W> {
                     .collect::<Vec<_>>()
                     .join(";"),
                 m.peak_check
-                    .map_or(String::new(), |c| format!("{:.2}", c.evidence()))
+                    .map_or(String::new(), |c| format!("{:.2}", c.evidence())),
+                m.evidence
             )?;
         }
         if let Some(f) = &o.failure {
             writeln!(
                 self.out,
-                "{item},{member},,,,,,,,,,{},,,,{},{about},",
+                "{item},{member},,,,,,,,,,{},,,,{},{about},,",
                 csv_field(&f.message),
                 f.kind.name()
             )?;
@@ -399,14 +470,33 @@ impl<W: Write> Reporter for Csv<W> {
         if o.skipped == Some(Skip::TooShort) {
             writeln!(
                 self.out,
-                "{item},{member},,,,,,,,,,skipped: {:.2} s of audio is too short to fingerprint,,,,too_short,{about},",
+                "{item},{member},,,,,,,,,,skipped: {:.2} s of audio is too short to fingerprint,,,,too_short,{about},,",
                 o.seconds
             )?;
         }
         if o.clean() {
-            writeln!(self.out, "{item},{member},,,,,,,,,,,,,,,{about},true")?;
+            writeln!(self.out, "{item},{member},,,,,,,,,,,,,,,{about},true,")?;
         }
         self.out.flush()
+    }
+}
+
+/// Two reporters fed the same records: the demo writes the JSON Lines a report is made from
+/// and shows a person the same matches as lines.
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: Reporter, B: Reporter> Reporter for Both<A, B> {
+    fn start(&mut self, provenance: &Provenance) -> io::Result<()> {
+        self.0.start(provenance)?;
+        self.1.start(provenance)
+    }
+    fn outcome(&mut self, outcome: &Outcome) -> io::Result<()> {
+        self.0.outcome(outcome)?;
+        self.1.outcome(outcome)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.0.finish(summary)?;
+        self.1.finish(summary)
     }
 }
 
@@ -469,14 +559,14 @@ impl<W: Write> Reporter for Human<W> {
             }
             writeln!(
                 self.out,
-                "{name}: {}{ext} at {}–{} of the item = {}–{} of the track (score {}, confidence {:.3}{speed})",
+                "{name}: {}{ext} at {}–{} of the item = {}–{} of the track (score {}, evidence {:.1}{speed})",
                 f.track,
                 clock(m.item_start),
                 clock(m.item_end),
                 clock(m.track_start),
                 clock(m.track_end),
                 m.score,
-                m.confidence
+                m.evidence
             )?;
         }
         if let Some(f) = &o.failure {
@@ -509,6 +599,7 @@ mod tests {
                     track: TrackId(0),
                     score: 42,
                     confidence: 0.999_99,
+                    evidence: 25.36,
                     item_start: 0.1234,
                     item_end: 9.5,
                     track_start: 3.0,
@@ -523,6 +614,19 @@ mod tests {
                         trials: 5,
                         log_chance: -60.0,
                     }),
+                    alignment: MatchAlignment {
+                        pairs: 3,
+                        item_cs: vec![12, 500, 950],
+                        track_cs: vec![300, 788, 1240],
+                        speed: 1.000_000_4,
+                        offset: 2.876_54,
+                        repeats: vec![Repeat {
+                            item_start: 0.1234,
+                            item_end: 9.5,
+                            track_start: 27.0,
+                            track_end: 36.375_55,
+                        }],
+                    },
                 },
             }],
             failure: None,
@@ -557,10 +661,32 @@ mod tests {
         }
         assert_eq!(v["item_start"], 0.123);
         assert_eq!(v["also_at"], serde_json::json!([27.0, 51.125]));
+        assert_eq!(
+            (&v["evidence"], &v["seconds"]),
+            (&25.36.into(), &10.0.into())
+        );
+        assert_eq!(
+            v["alignment"],
+            serde_json::json!({
+                "pairs": 3,
+                "item_cs": [12, 500, 950],
+                "track_cs": [300, 788, 1240],
+                "line": {"speed": 1.0, "offset": 2.877},
+                "repeats": [
+                    {"item_start": 0.123, "item_end": 9.5, "track_start": 27.0, "track_end": 36.376}
+                ]
+            })
+        );
+        // The alignment comes last, after the item's own fields: the bulk of a record.
+        assert!(lines[0].find("\"alignment\"") > lines[0].find("\"seconds\""));
         let once = Outcome {
             found: vec![Found {
                 m: Match {
                     also_at: vec![],
+                    alignment: MatchAlignment {
+                        repeats: vec![],
+                        ..outcome().found[0].m.alignment.clone()
+                    },
                     ..outcome().found[0].m.clone()
                 },
                 ..outcome().found[0].clone()
@@ -581,6 +707,7 @@ mod tests {
             ..once
         };
         let v: serde_json::Value = serde_json::from_str(&json_lines(&once)[0]).unwrap();
+        assert!(v["alignment"].get("repeats").is_none());
         assert!(
             v.get("also_at").is_none(),
             "a passage played once has no also_at"
@@ -631,13 +758,13 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(&format!(",27.000;51.125,{evidence:.2},,,,"))
+                .ends_with(&format!(",27.000;51.125,{evidence:.2},,,,,25.36"))
         );
         assert!(
             text.lines()
                 .nth(2)
                 .unwrap()
-                .ends_with(",cut short,,,,truncated,,,")
+                .ends_with(",cut short,,,,truncated,,,,")
         );
     }
 }

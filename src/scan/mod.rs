@@ -104,6 +104,9 @@ pub struct ScanOptions {
     pub audio_column: Option<String>,
     /// Dataset metadata joined onto each item's records (`--manifest`).
     pub join: Option<std::sync::Arc<Join>>,
+    /// Only the archive member (or parquet row) of this label; the others are passed over
+    /// uncounted (`earmark explain --member`).
+    pub member: Option<String>,
 }
 
 /// Who decodes items.
@@ -156,6 +159,9 @@ pub fn scan(
                 .audio_column(options.audio_column.as_deref());
             let mut done_before = 0;
             walker.walk(inputs, &mut |item| {
+                if (options.member.as_ref()).is_some_and(|m| item.member.as_ref() != Some(m)) {
+                    return true;
+                }
                 if options.done.contains(&item.key()) {
                     done_before += 1;
                     return true;
