@@ -25,6 +25,18 @@ fn scanned(dir: &Path) -> (std::path::PathBuf, Vec<Value>) {
     (records, json_lines(&text))
 }
 
+/// Runs earmark and asserts it exited 0.
+fn succeeds(args: &[&str]) -> std::process::Output {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A claim is a track in an item: (item, member, track).
 type Key = (String, String, String);
 
@@ -80,7 +92,7 @@ fn the_site_draws_every_claim_with_its_pairs_and_fetches_nothing() {
     let expected = pairs_by_claim(&items);
     assert!(expected.len() > 10, "the dump holds many claims");
     let site = dir.path().join("site");
-    let out = run(&[
+    succeeds(&[
         "report",
         records.to_str().unwrap(),
         "--index",
@@ -88,12 +100,6 @@ fn the_site_draws_every_claim_with_its_pairs_and_fetches_nothing() {
         "-o",
         site.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut drawn = BTreeMap::new();
     let mut pages = 0;
     for entry in std::fs::read_dir(&site).unwrap() {
@@ -160,18 +166,12 @@ fn the_claims_csv_has_a_row_per_claim_with_the_records_figures() {
     let dir = tempfile::tempdir().unwrap();
     let (records, items) = scanned(dir.path());
     let claims = dir.path().join("claims.csv");
-    let out = run(&[
+    succeeds(&[
         "report",
         records.to_str().unwrap(),
         "--claims",
         claims.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = std::fs::read_to_string(&claims).unwrap();
     let mut lines = text.lines();
     let header = csv_row(lines.next().unwrap());
@@ -246,18 +246,12 @@ fn a_track_in_many_items_is_paged() {
         .collect();
     std::fs::write(&many, lines.join("\n") + "\n").unwrap();
     let site = dir.path().join("site");
-    let out = run(&[
+    succeeds(&[
         "report",
         many.to_str().unwrap(),
         "-o",
         site.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let sections = |name: &str| {
         std::fs::read_to_string(site.join(name))
             .unwrap()
@@ -300,18 +294,12 @@ fn a_report_never_writes_over_its_input_or_a_folder_of_other_files() {
     // An earlier report in the folder is replaced.
     let site = dir.path().join("site");
     for _ in 0..2 {
-        let out = run(&[
+        succeeds(&[
             "report",
             records.to_str().unwrap(),
             "-o",
             site.to_str().unwrap(),
         ]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
 }
 
@@ -321,7 +309,7 @@ fn explain_gives_the_scans_records_for_one_item_and_says_why_in_words() {
     let (_, items) = scanned(dir.path());
     let index = catalogue_index().to_str().unwrap();
     let medley = testdata("dump/medley.mp3");
-    let out = run(&[
+    let out = succeeds(&[
         "explain",
         medley.to_str().unwrap(),
         "--index",
@@ -329,12 +317,6 @@ fn explain_gives_the_scans_records_for_one_item_and_says_why_in_words() {
         "--format",
         "jsonl",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let explained = json_lines(&String::from_utf8_lossy(&out.stdout));
     let scanned: Vec<&Value> = items
         .iter()
@@ -353,7 +335,7 @@ fn explain_gives_the_scans_records_for_one_item_and_says_why_in_words() {
         .iter()
         .find(|r| r["item"].as_str() == shard.to_str() && r.get("track").is_some())
         .unwrap();
-    let out = run(&[
+    let out = succeeds(&[
         "explain",
         shard.to_str().unwrap(),
         "--member",
@@ -363,12 +345,6 @@ fn explain_gives_the_scans_records_for_one_item_and_says_why_in_words() {
         "--track",
         member["track"].as_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("landmark pairs on it"), "{text}");
     assert_eq!(
