@@ -354,3 +354,52 @@ fn explain_gives_the_scans_records_for_one_item_and_says_why_in_words() {
         "one track, one match: {text}"
     );
 }
+
+#[test]
+fn a_manifests_dataset_id_and_title_reach_the_claims_and_the_track_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("fma.jsonl");
+    let out = run(&[
+        "scan",
+        testdata("dump/fma-000.zip").to_str().unwrap(),
+        "--index",
+        catalogue_index().to_str().unwrap(),
+        "--manifest",
+        testdata("manifests/fma/tracks.csv").to_str().unwrap(),
+        "-o",
+        records.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let site = dir.path().join("site");
+    let claims = dir.path().join("claims.csv");
+    succeeds(&[
+        "report",
+        records.to_str().unwrap(),
+        "-o",
+        site.to_str().unwrap(),
+        "--claims",
+        claims.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&claims).unwrap();
+    let mut lines = text.lines();
+    let header = csv_row(lines.next().unwrap());
+    let battle: BTreeMap<&str, String> = lines
+        .map(|l| header.iter().map(String::as_str).zip(csv_row(l)).collect())
+        .find(|r: &BTreeMap<&str, String>| r["member"] == "000/000123.mp3")
+        .expect("the FMA zip's member 123 holds Battle Music");
+    assert_eq!(battle["track"], "wesnoth/battle.ogg");
+    assert_eq!(
+        (
+            battle["dataset_id"].as_str(),
+            battle["dataset_title"].as_str()
+        ),
+        ("123", "Battle Music")
+    );
+    let pages: String = std::fs::read_dir(&site)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|html| html.contains("data-member=\"000/000123.mp3\""))
+        .collect();
+    // The track table names the dataset entry: id and title.
+    assert!(pages.contains(">123: Battle Music<"), "{pages}");
+}
