@@ -518,14 +518,26 @@ fn messages_say_each_thing_once_name_what_a_file_is_and_count_right() {
 #[test]
 fn the_demo_runs_from_any_folder_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
-        .arg("demo")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let (stdout, err) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(stdout.contains("wesnoth/battle.ogg"), "{stdout}");
+    let report = dir.path().join("report");
+    // Twice: the second run replaces the first's report.
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
+            .args(["demo", "--report", arg(&report)])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let (stdout, err) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(stdout.contains("wesnoth/battle.ogg"), "{stdout}");
+        assert!(
+            err.contains(&format!("open {}", report.join("index.html").display())),
+            "{err}"
+        );
+    }
+    for written in ["index.html", "claims.csv", "demo-matches.jsonl"] {
+        assert!(report.join(written).is_file(), "{written}");
+    }
+    assert!(!report.join("demo-matches.jsonl.journal").exists());
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
