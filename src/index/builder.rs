@@ -240,24 +240,34 @@ impl<'b> IndexBuilder<'b> {
         Ok(())
     }
 
-    /// Writes the index to `path` atomically and returns what was written.
-    pub fn finish(mut self, path: &Path) -> Result<BuildStats> {
+    /// The posting layout for what was added.
+    fn layout(&self) -> Result<PostingLayout> {
         let max_frames = self.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
-        let layout = PostingLayout::choose(
+        PostingLayout::choose(
             self.hash_bits,
             self.postings,
             self.tracks.len() as u64,
             u64::from(max_frames),
-        )?;
+        )
+    }
+
+    /// Sorts the run in memory and flushes the spilled peaks: what `write` reads.
+    fn seal(&mut self) -> Result<()> {
         self.run.par_sort_unstable();
         let peaks = self.spill_dir.join("peaks");
-        let flushed = match self.peak_file.take() {
+        match self.peak_file.take() {
             Some(w) => w
                 .into_inner()
                 .map(drop)
                 .map_err(|e| Error::io(&peaks, e.into_error())),
             None => Ok(()),
-        };
+        }
+    }
+
+    /// Writes the index to `path` atomically and returns what was written.
+    pub fn finish(mut self, path: &Path) -> Result<BuildStats> {
+        let layout = self.layout()?;
+        let flushed = self.seal();
         let tmp = temp_path(path);
         let result = flushed.and_then(|()| {
             let io = |e| Error::io(&tmp, e);
@@ -309,22 +319,8 @@ impl<'b> IndexBuilder<'b> {
                 ),
             });
         }
-        let max_frames = self.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
-        let layout = PostingLayout::choose(
-            self.hash_bits,
-            self.postings,
-            self.tracks.len() as u64,
-            u64::from(max_frames),
-        )?;
-        self.run.par_sort_unstable();
-        let peaks = self.spill_dir.join("peaks");
-        let flushed = match self.peak_file.take() {
-            Some(w) => w
-                .into_inner()
-                .map(drop)
-                .map_err(|e| Error::io(&peaks, e.into_error())),
-            None => Ok(()),
-        };
+        let layout = self.layout()?;
+        let flushed = self.seal();
         let result = flushed.and_then(|()| {
             let io = |e| Error::io(path, e);
             let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
