@@ -12,8 +12,8 @@ use super::lookup::{PITCH_TOLERANCE, SPAN_TOLERANCE};
 /// which was a third of a query's time at 10^8 postings (BENCHMARKS.md). Tracks with too few
 /// hits are left out before the grouping. Only the hits before query frame `below` count (a
 /// chunk's: [`Matcher::resolve_chunk`](super::Matcher::resolve_chunk)); once grouped, only
-/// those from `keep_from` on stay in `hits`, and the list's memory is released when none does
-/// (an item's last chunk).
+/// those from `keep_from` on stay in `hits`, which keeps its allocation for the next item
+/// (`Spare`).
 pub(super) fn for_each_track(
     hits: &mut Vec<(u32, Hit)>,
     (below, keep_from): (u32, u32),
@@ -58,9 +58,6 @@ pub(super) fn for_each_track(
         }
     }
     hits.retain(|(_, h)| h.q >= keep_from);
-    if hits.is_empty() {
-        *hits = Vec::new();
-    }
     // Kept tracks' hits lie in track order, each run ending where the next begins.
     let mut start = 0;
     for &t in kept.iter() {

@@ -110,6 +110,21 @@ pub struct Matcher<'i, D: AsRef<[u8]>> {
     checks_peaks: bool,
 }
 
+/// What a matcher allocates in proportion to its item's hits, handed from one item's matcher to
+/// the next on a thread: among 10^9 postings a 10 s clip gathers 20 million hits (400 MB with
+/// their grouping), and faulting that memory in afresh for every item cost about a tenth of its
+/// time (docs/decisions/0043). A worker keeps what its largest item needed.
+#[derive(Default)]
+struct Spare {
+    hits: Vec<(u32, Hit)>,
+    grouping: groups::Grouping,
+    line_buffers: windows::LineBuffers,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Spare>> = const { std::cell::Cell::new(None) };
+}
+
 impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
     pub fn new(index: &'i Index<D>, query: QueryParams) -> Self {
         let params = index.params();
@@ -126,13 +141,20 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         // postings the search cost 11 % more CPU and found nothing more.
         let min_unchanged_line = (check && query.key_sample <= 1)
             .then(|| min_line.min(Transform::Unchanged.candidate_score(&query)));
+        let spare = SPARE.take().unwrap_or_default();
+        let mut windows =
+            Windows::new(&query, params.frame_seconds(), min_line, min_unchanged_line);
+        windows.grouping = spare.grouping;
+        windows.line_buffers = spare.line_buffers;
+        let mut hits = spare.hits;
+        hits.clear();
         Matcher {
             index,
             query,
             frame_seconds: params.frame_seconds(),
             lookup: Lookup::new(index, query),
-            hits: Vec::new(),
-            windows: Windows::new(&query, params.frame_seconds(), min_line, min_unchanged_line),
+            hits,
+            windows,
             item_peaks: Vec::new(),
             checks_peaks: false,
         }
@@ -194,8 +216,11 @@ impl<'i, D: AsRef<[u8]>> Matcher<'i, D> {
         self.look_up();
         self.resolve_chunk(u32::MAX);
         self.windows.searched_to = 0;
-        self.windows.grouping = Default::default();
-        self.windows.line_buffers = Default::default();
+        SPARE.set(Some(Spare {
+            hits: std::mem::take(&mut self.hits),
+            grouping: std::mem::take(&mut self.windows.grouping),
+            line_buffers: std::mem::take(&mut self.windows.line_buffers),
+        }));
         self.item_peaks.sort_by(|a, b| a.time.total_cmp(&b.time));
         let mut found = Vec::new();
         for (track, segments) in std::mem::take(&mut self.windows.open) {
@@ -228,6 +253,42 @@ mod tests {
     use super::*;
     use crate::matcher::windows::{CHUNK_WINDOW_STARTS, HIT_BUDGET};
     use crate::tuning::QueryParams;
+
+    /// A matcher takes the buffers the last one on its thread left (`Spare`), and what that one
+    /// held does not reach the next item's answers: real clips matched one after the other on a
+    /// thread give what each gives on a fresh one.
+    #[test]
+    fn buffers_pass_from_item_to_item_without_changing_answers() {
+        use crate::matcher::testing::matches;
+        let dir = tempfile::tempdir().unwrap();
+        let index = crate::test_support::catalogue(dir.path());
+        let clips: Vec<Vec<f32>> = ["clip-noisy.mp3", "medley.mp3", "clip-mp3.mp3"]
+            .iter()
+            .map(|name| crate::test_support::decode(&format!("testdata/dump/{name}")))
+            .collect();
+        let query = QueryParams::default();
+        let on_thread = |f: &(dyn Fn() -> Vec<Vec<Match>> + Sync)| {
+            std::thread::scope(|s| s.spawn(f).join().unwrap())
+        };
+        let fresh: Vec<Vec<Match>> = clips
+            .iter()
+            .flat_map(|clip| on_thread(&|| vec![matches(&index, clip, query)]))
+            .collect();
+        assert!(fresh.iter().all(|found| !found.is_empty()));
+        let in_turn = on_thread(&|| {
+            clips
+                .iter()
+                .map(|clip| {
+                    let found = matches(&index, clip, query);
+                    let spare = SPARE.take().expect("a finished matcher leaves its buffers");
+                    assert!(spare.hits.capacity() > 0);
+                    SPARE.set(Some(spare));
+                    found
+                })
+                .collect()
+        });
+        assert_eq!(in_turn, fresh);
+    }
 
     /// Two catalogue tracks sharing a passage, on real music: a query cut from the passage names
     /// only the track that explains it best, while a second recording mixed into the query is
