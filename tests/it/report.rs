@@ -56,6 +56,17 @@ fn pairs_by_claim(records: &[Value]) -> BTreeMap<Key, usize> {
     pairs
 }
 
+/// A claims CSV's header, and its rows by column name.
+fn claims_csv(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = csv_row(lines.next().unwrap());
+    let rows = lines
+        .map(|l| header.iter().cloned().zip(csv_row(l)).collect())
+        .collect();
+    (header, rows)
+}
+
 /// Splits one CSV row (fields quoted where they hold a comma or a quote).
 fn csv_row(line: &str) -> Vec<String> {
     let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
@@ -172,9 +183,7 @@ fn the_claims_csv_has_a_row_per_claim_with_the_records_figures() {
         "--claims",
         claims.to_str().unwrap(),
     ]);
-    let text = std::fs::read_to_string(&claims).unwrap();
-    let mut lines = text.lines();
-    let header = csv_row(lines.next().unwrap());
+    let (header, rows) = claims_csv(&claims);
     assert_eq!(
         header,
         [
@@ -198,9 +207,6 @@ fn the_claims_csv_has_a_row_per_claim_with_the_records_figures() {
             "blake3"
         ]
     );
-    let rows: Vec<BTreeMap<&str, String>> = lines
-        .map(|l| header.iter().map(String::as_str).zip(csv_row(l)).collect())
-        .collect();
     let expected = pairs_by_claim(&items);
     assert_eq!(rows.len(), expected.len());
     let ids: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["claim"].as_str()).collect();
@@ -380,12 +386,10 @@ fn a_manifests_dataset_id_and_title_reach_the_claims_and_the_track_page() {
         "--claims",
         claims.to_str().unwrap(),
     ]);
-    let text = std::fs::read_to_string(&claims).unwrap();
-    let mut lines = text.lines();
-    let header = csv_row(lines.next().unwrap());
-    let battle: BTreeMap<&str, String> = lines
-        .map(|l| header.iter().map(String::as_str).zip(csv_row(l)).collect())
-        .find(|r: &BTreeMap<&str, String>| r["member"] == "000/000123.mp3")
+    let battle = claims_csv(&claims)
+        .1
+        .into_iter()
+        .find(|r| r["member"] == "000/000123.mp3")
         .expect("the FMA zip's member 123 holds Battle Music");
     assert_eq!(battle["track"], "wesnoth/battle.ogg");
     assert_eq!(
