@@ -21,7 +21,7 @@
 #     against the corpus catalogue alone and then against it. Tables go to
 #     OUT_DIR/scale-POSTINGS/: alone-SET.txt and eval-SET.txt, with append.txt (the time to
 #     append the corpus catalogue, a segment of its own).
-# The index (8.5 bytes a posting) stays in OUT_DIR/scale-POSTINGS/; delete it when done.
+# The index (7.0–7.2 bytes a posting) stays in OUT_DIR/scale-POSTINGS/; delete it when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SOX_OPTS="-R${SOX_OPTS:+ $SOX_OPTS}"
@@ -113,7 +113,7 @@ index="$dir/scale-$n.earmark"
 cargo build --release -q
 earmark=$PWD/target/release/earmark
 # An index that does not open, or one of an older format (without peaks), is rebuilt.
-if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 4"; then
+if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 5"; then
   mkdir -p "$dir"
   rm -f "$index"
   EARMARK_SCALE_SOURCE="$out/catalogue.earmark" EARMARK_SCALE="$postings" EARMARK_SCALE_ROUNDS=1 \

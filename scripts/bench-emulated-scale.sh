@@ -62,7 +62,7 @@ echo "emulating $postings postings: subset holds 1/$f of the catalogue's; $n syn
 
 # ---- The synthetic index, with the whole catalogue appended.
 index="$dir/scale-$n.earmark"
-if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 4"; then
+if ! "$earmark" info "$index" 2>/dev/null | grep -qx "format       version 5"; then
   rm -f "$index"
   EARMARK_SCALE_SOURCE="$dir/subset.earmark" EARMARK_SCALE="$n" EARMARK_SCALE_PER_TRACK="$per_track" \
     EARMARK_SCALE_ROUNDS=1 EARMARK_SCALE_MEMORY_MB=${EARMARK_SCALE_MEMORY_MB:-4096} \

@@ -190,10 +190,10 @@ fn scramble(h: u32, bits: u32) -> u32 {
     x
 }
 
-/// Every track can be up to 2^MIN_TIME_BITS frames long (4.6 hours at the default 16 ms frame).
-pub const MIN_TIME_BITS: u32 = 20;
-/// How a posting's 64 bits are split, most significant first:
-/// `[hash low bits | track | frame | detail (16)]`.
+/// How a posting's bits are split, most significant first:
+/// `[hash low bits | track | frame | detail (16)]`. Postings lie `width()` bits apart in the
+/// posting list, least significant bit first (docs/index-format.md); format versions 3 and 4
+/// wrote 64-bit postings, the frame taking whatever the other fields left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PostingLayout {
     pub hash_bits: u32,
@@ -203,13 +203,14 @@ pub struct PostingLayout {
 }
 
 impl PostingLayout {
-    /// Chooses the widths for an index of `postings` postings over `tracks` tracks whose longest
-    /// track has `max_frames` frames. The directory gets about one bucket per sixteen postings:
-    /// half a byte per posting, and a bucket small enough for a short binary search.
+    /// Chooses the widths for an index of `postings` postings over `tracks` tracks whose
+    /// longest track has `max_frames` frames: no field wider than it must be, since every bit
+    /// of a posting is paid for by every posting. The directory gets about one bucket per
+    /// sixteen postings: half a byte per posting, and a bucket small enough for a short search.
     pub fn choose(hash_bits: u32, postings: u64, tracks: u64, max_frames: u64) -> Result<Self> {
         let bits_for = |n: u64| 64 - n.saturating_sub(1).leading_zeros().min(63);
         let track_bits = bits_for(tracks).max(1);
-        let time_bits_needed = bits_for(max_frames + 1).max(MIN_TIME_BITS);
+        let time_bits_needed = bits_for(max_frames + 1);
         let mut dir_bits = bits_for(postings / 16)
             .clamp(8, hash_bits.max(8))
             .min(hash_bits);
@@ -223,17 +224,55 @@ impl PostingLayout {
             }
             dir_bits += 1;
         }
-        let time_bits = 64 - (hash_bits - dir_bits) - track_bits - DETAIL_BITS;
         Ok(PostingLayout {
             hash_bits,
             dir_bits,
             track_bits,
-            time_bits,
+            time_bits: time_bits_needed,
         })
     }
 
     pub fn low_bits(&self) -> u32 {
         self.hash_bits - self.dir_bits
+    }
+
+    /// Bits of one posting.
+    pub fn width(&self) -> u32 {
+        self.low_bits() + self.track_bits + self.time_bits + DETAIL_BITS
+    }
+
+    /// Bytes of a posting list of `postings` postings: their bits, rounded up to a byte, then
+    /// [`PACKED_PADDING`] zero bytes so that the last posting's 16-byte load stays inside the
+    /// list. 64-bit postings are whole words, read as such, and need no padding.
+    pub fn list_bytes(&self, postings: u64) -> Option<u64> {
+        let w = u64::from(self.width());
+        if w == 64 {
+            return postings.checked_mul(8);
+        }
+        postings
+            .checked_mul(w)?
+            .div_ceil(8)
+            .checked_add(PACKED_PADDING)
+    }
+
+    /// Byte of the posting list where posting `i` starts.
+    pub fn byte_of(&self, i: u64) -> usize {
+        (i * u64::from(self.width()) / 8) as usize
+    }
+
+    /// The packed posting `i` of `list`, a posting list laid out by [`Self::list_bytes`].
+    #[inline]
+    pub fn read(&self, list: &[u8], i: u64) -> u64 {
+        let w = self.width();
+        if w == 64 {
+            let at = i as usize * 8;
+            return u64::from_le_bytes(list[at..at + 8].try_into().expect("8 bytes"));
+        }
+        // A posting starts anywhere in its first byte, so up to 7 + 63 bits are loaded.
+        let bit = i * u64::from(w);
+        let at = (bit / 8) as usize;
+        let bytes = u128::from_le_bytes(list[at..at + 16].try_into().expect("16 bytes"));
+        (bytes >> (bit % 8)) as u64 & mask(w)
     }
 
     pub fn bucket(&self, hash: u32) -> usize {
@@ -249,16 +288,22 @@ impl PostingLayout {
         self.track_bits + self.time_bits + DETAIL_BITS
     }
 
-    pub fn pack(&self, hash: u32, track: u32, frame: u32, detail: Detail) -> u64 {
+    /// The posting, `width()` bits, or `None` where the track or frame does not fit its field.
+    pub fn pack(&self, hash: u32, track: u32, frame: u32, detail: Detail) -> Option<u64> {
+        if u64::from(track) > mask(self.track_bits) || u64::from(frame) > mask(self.time_bits) {
+            return None;
+        }
         let low = u64::from(hash) & mask(self.low_bits());
         let high = if self.low_bits() == 0 {
             0
         } else {
             low << self.low_shift()
         };
-        high | (u64::from(track) << (self.time_bits + DETAIL_BITS))
-            | (u64::from(frame) << DETAIL_BITS)
-            | u64::from(detail.0)
+        Some(
+            high | (u64::from(track) << (self.time_bits + DETAIL_BITS))
+                | (u64::from(frame) << DETAIL_BITS)
+                | u64::from(detail.0),
+        )
     }
 
     /// The hash low bits, the track, the frame and the detail of a packed posting.
@@ -282,6 +327,53 @@ impl PostingLayout {
         }
         let start = u64::from(low) << shift;
         (start, start | mask(shift))
+    }
+}
+
+/// Writes postings `layout.width()` bits apart, least significant bit first, as
+/// [`PostingLayout::read`] reads them.
+pub struct PostingPacker {
+    width: u32,
+    /// Bits not yet written, at the bottom: fewer than 8 between pushes.
+    pending: u128,
+    pending_bits: u32,
+}
+
+/// Zero bytes after a packed posting list (narrower than 64 bits), so that every posting can be
+/// read with one 16-byte load.
+pub const PACKED_PADDING: u64 = 16;
+
+impl PostingPacker {
+    pub fn new(layout: PostingLayout) -> Self {
+        PostingPacker {
+            width: layout.width(),
+            pending: 0,
+            pending_bits: 0,
+        }
+    }
+
+    pub fn push(&mut self, posting: u64, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        if self.width == 64 {
+            return out.write_all(&posting.to_le_bytes());
+        }
+        self.pending |= u128::from(posting) << self.pending_bits;
+        self.pending_bits += self.width;
+        let whole = (self.pending_bits / 8) as usize;
+        out.write_all(&self.pending.to_le_bytes()[..whole])?;
+        self.pending >>= 8 * whole;
+        self.pending_bits -= 8 * whole as u32;
+        Ok(())
+    }
+
+    /// Writes the last part-byte and the padding [`PostingLayout::list_bytes`] counts.
+    pub fn finish(self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        if self.width == 64 {
+            return Ok(());
+        }
+        if self.pending_bits > 0 {
+            out.write_all(&[self.pending as u8])?;
+        }
+        out.write_all(&[0u8; PACKED_PADDING as usize])
     }
 }
 
@@ -464,10 +556,16 @@ mod tests {
 
     #[test]
     fn posting_packing_round_trips() {
+        // 10^6 postings over 300 tracks of up to 20,000 frames: every field as narrow as it
+        // can be, 49 bits in all.
         let l = PostingLayout::choose(25, 1_000_000, 300, 20_000).unwrap();
-        assert_eq!(l.low_bits() + l.track_bits + l.time_bits + DETAIL_BITS, 64);
+        assert_eq!(
+            (l.dir_bits, l.track_bits, l.time_bits, l.width()),
+            (16, 9, 15, 49)
+        );
         let h = 0x1AB_CDEF;
-        let p = l.pack(h, 299, 19_999, Detail(0xBEEF));
+        let p = l.pack(h, 299, 19_999, Detail(0xBEEF)).unwrap();
+        assert!(p < 1 << l.width());
         let (low, track, frame, detail) = l.unpack(p);
         assert_eq!(
             (low, track, frame, detail),
@@ -475,6 +573,44 @@ mod tests {
         );
         let (lo, hi) = l.low_range(low);
         assert!(lo <= p && p <= hi);
+        // A track or frame wider than its field is refused, not folded into its neighbour.
+        assert_eq!(l.pack(h, 512, 0, Detail(0)), None);
+        assert_eq!(l.pack(h, 0, 1 << 15, Detail(0)), None);
+    }
+
+    #[test]
+    fn packed_posting_lists_read_back_at_every_width() {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut widths = Vec::new();
+        for (tracks, frames) in [
+            (2, 100),
+            (300, 20_000),
+            (100_000, 30_000),
+            (1 << 20, 1 << 20),
+            (1 << 22, 1 << 21),
+        ] {
+            let l = PostingLayout::choose(31, 1_000_000_000, tracks, frames).unwrap();
+            let postings: Vec<u64> = (0..1000).map(|_| next() & mask(l.width())).collect();
+            let mut list = Vec::new();
+            let mut packer = PostingPacker::new(l);
+            for &p in &postings {
+                packer.push(p, &mut list).unwrap();
+            }
+            packer.finish(&mut list).unwrap();
+            assert_eq!(Some(list.len() as u64), l.list_bytes(1000), "{l:?}");
+            for (i, &p) in postings.iter().enumerate() {
+                assert_eq!(l.read(&list, i as u64), p, "posting {i} of {l:?}");
+            }
+            widths.push(l.width());
+        }
+        // From the narrowest to a whole word, odd widths among them.
+        assert_eq!(widths, [29, 45, 53, 62, 64]);
     }
 
     #[test]
@@ -482,8 +618,11 @@ mod tests {
         // 10^10 postings over 2^24 tracks with 31-bit hashes: the directory takes 30 bits
         // (about 16 postings a bucket), one hash bit stays in the posting.
         let l = PostingLayout::choose(31, 10_000_000_000, 1 << 24, 1 << 20).unwrap();
-        assert_eq!((l.dir_bits, l.low_bits(), l.time_bits), (30, 1, 23));
-        let p = l.pack(77, (1 << 24) - 1, 5, Detail(1));
+        assert_eq!(
+            (l.dir_bits, l.low_bits(), l.time_bits, l.width()),
+            (30, 1, 21, 62)
+        );
+        let p = l.pack(77, (1 << 24) - 1, 5, Detail(1)).unwrap();
         assert_eq!(l.unpack(p), (1, (1 << 24) - 1, 5, Detail(1)));
         // With 25-bit hashes (no fourth peak) the directory takes all the hash bits.
         let l = PostingLayout::choose(25, 10_000_000_000, 1 << 24, 1 << 20).unwrap();

@@ -99,12 +99,13 @@ pub fn run_info(args: InfoArgs) -> anyhow::Result<Status> {
             String::new()
         };
         println!(
-            "layout       {which}{} hash bits: {} in the directory, {} in postings; {} track bits, {} frame bits",
+            "layout       {which}{} hash bits: {} in the directory, {} in postings; {} track bits, {} frame bits; {}-bit postings",
             l.hash_bits,
             l.dir_bits,
             l.low_bits(),
             l.track_bits,
-            l.time_bits
+            l.time_bits,
+            l.width()
         );
     }
     for (name, value) in params.describe() {

@@ -21,7 +21,7 @@ use super::format::{
     Footer, HEADER_LEN, Header, MAX_SEGMENTS, Section, SegmentTable, TrackRecord, VERSION,
 };
 use super::reader::Index;
-use crate::codec::{Detail, Keyed, PeakCode, PostingLayout};
+use crate::codec::{Detail, Keyed, PeakCode, PostingLayout, PostingPacker};
 use crate::config::FingerprintParams;
 use crate::error::{Error, Result};
 use crate::fingerprint::HashLayout;
@@ -401,11 +401,16 @@ impl<'b> IndexBuilder<'b> {
         // Postings, merged from every sorted source; the directory is counted on the way.
         let posting_list = Section {
             offset: w.pos,
-            len: self.postings * 8,
+            len: layout
+                .list_bytes(self.postings)
+                .ok_or_else(|| Error::Build {
+                    reason: format!("{} postings overflow a posting list", self.postings),
+                })?,
         };
         let mut directory = vec![0u64; layout.buckets() + 1];
         let mut written = 0u64;
         let mut last = None;
+        let mut packer = PostingPacker::new(layout);
         self.merge(&mut |r: Record| {
             if last == Some(r) {
                 return Ok(());
@@ -413,19 +418,33 @@ impl<'b> IndexBuilder<'b> {
             last = Some(r);
             directory[layout.bucket(r.hash) + 1] += 1;
             written += 1;
-            w.write_all(
-                &layout
-                    .pack(r.hash, r.track, r.frame, Detail(r.detail))
-                    .to_le_bytes(),
-            )
-            .map_err(io)
+            let packed = layout
+                .pack(r.hash, r.track, r.frame, Detail(r.detail))
+                .ok_or_else(|| Error::Build {
+                    reason: format!(
+                        "track {} frame {} does not fit the layout {layout:?}",
+                        r.track, r.frame
+                    ),
+                })?;
+            packer.push(packed, &mut w).map_err(io)
         })?;
+        packer.finish(&mut w).map_err(io)?;
         if written != self.postings {
             return Err(Error::Build {
                 reason: format!("merged {written} postings, expected {}", self.postings),
             });
         }
+        if w.pos != posting_list.offset + posting_list.len {
+            return Err(Error::Build {
+                reason: format!(
+                    "wrote {} bytes of postings, expected {}",
+                    w.pos - posting_list.offset,
+                    posting_list.len
+                ),
+            });
+        }
         let crc_postings = w.take_crc();
+        w.pad8().map_err(io)?;
         let dir_section = Section {
             offset: w.pos,
             len: directory.len() as u64 * 8,

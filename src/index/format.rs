@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Version 3 had no peaks section; it is still read, and its tracks have no stored peaks.
+//! Versions 3 and 4 kept every posting in 64 bits; they are still read as 64-bit layouts.
 //!
 //! An index grown by `--append` is several such blobs (segments) one after another, closed by a
 //! [`SegmentTable`]; a one-segment index has no table, so it is exactly the file above.
@@ -26,8 +27,9 @@ pub const MAGIC: [u8; 8] = *b"EARMARK\0";
 pub const FOOTER_MAGIC: [u8; 8] = *b"EARMEND\0";
 /// The format version this build writes. Bump it for any change of layout *or* of how hashes
 /// are derived (src/fingerprint/hash.rs): old indexes must be refused, not misread.
-pub const VERSION: u32 = 4;
-/// The oldest version still read: version 3 is version 4 without the peaks section.
+pub const VERSION: u32 = 5;
+/// The oldest version still read: version 4 is version 5 with every posting 64 bits wide, and
+/// version 3 is version 4 without the peaks section.
 pub const OLDEST_READ: u32 = 3;
 pub const HEADER_LEN: usize = 256;
 pub const FOOTER_LEN: usize = 32;
@@ -260,11 +262,16 @@ impl Header {
         let l = self.layout;
         // Each width is checked before the sum, which could otherwise wrap round to 64.
         let widths = [l.track_bits, l.time_bits, DETAIL_BITS];
+        // Summed wide, and before `low_bits` is trusted: a hostile header must not overflow.
+        let width = u64::from(l.hash_bits.saturating_sub(l.dir_bits))
+            + widths.iter().map(|&w| u64::from(w)).sum::<u64>();
+        // Version 5 packs postings as narrow as their fields; earlier versions wrote 64 bits.
+        let packed = self.version >= 5 && width < 64;
         if l.hash_bits > 32
             || l.dir_bits > l.hash_bits
             || l.dir_bits > 40
             || widths.iter().any(|&w| w > 64)
-            || l.low_bits() + widths.iter().sum::<u32>() != 64
+            || !(width == 64 || packed)
         {
             return Err(format!("impossible posting layout {l:?}"));
         }
@@ -292,7 +299,7 @@ impl Header {
             (
                 "posting list",
                 self.posting_list,
-                self.postings.checked_mul(8),
+                l.list_bytes(self.postings),
             ),
             (
                 "directory",
@@ -593,7 +600,7 @@ mod tests {
         let layout = PostingLayout::choose(25, 100, 2, 100).unwrap();
         let wrapping = PostingLayout {
             track_bits: u32::MAX - 7,
-            time_bits: layout.time_bits + layout.track_bits + 8,
+            time_bits: 56 - layout.low_bits(),
             ..layout
         };
         assert_eq!(
@@ -631,66 +638,31 @@ mod tests {
         let params = FingerprintParams::default();
         let bits = HashLayout::new(&params).total_bits();
         let narrow = PostingLayout::choose(bits - 4, 100, 2, 100).unwrap();
-        let dir_len = ((1u64 << narrow.dir_bits) + 1) * 8;
         let h = Header {
             params,
-            layout: narrow,
-            tracks: 0,
-            postings: 0,
-            total_frames: 0,
-            track_table: Section {
-                offset: 256,
-                len: 0,
-            },
-            strings: Section {
-                offset: 256,
-                len: 0,
-            },
-            posting_list: Section {
-                offset: 256,
-                len: 0,
-            },
-            directory: Section {
-                offset: 256,
-                len: dir_len,
-            },
-            version: VERSION,
-            peak_list: Section {
-                offset: 256 + dir_len,
-                len: 8,
-            },
-            peaks: 0,
-            crc_peaks: 0,
+            ..header(VERSION, narrow)
         };
         let file_len = h.footer_offset() + FOOTER_LEN as u64;
         let err = h.check(file_len).unwrap_err();
         assert!(err.contains("-bit hashes"), "{err}");
-        let layout = PostingLayout::choose(bits, 100, 2, 100).unwrap();
-        let dir_len = ((1u64 << layout.dir_bits) + 1) * 8;
-        let right = Header {
-            layout,
-            directory: Section {
-                offset: 256,
-                len: dir_len,
-            },
-            peak_list: Section {
-                offset: 256 + dir_len,
-                len: 8,
-            },
-            ..h
-        };
+        let right = header(VERSION, PostingLayout::choose(bits, 100, 2, 100).unwrap());
         let file_len = right.footer_offset() + FOOTER_LEN as u64;
         assert_eq!(right.check(file_len), Ok(()));
     }
 
-    #[test]
-    fn header_round_trips_and_rejects_damage() {
-        let params = FingerprintParams::default();
-        let layout =
-            PostingLayout::choose(HashLayout::new(&params).total_bits(), 100, 2, 100).unwrap();
+    /// A header of `version` for 2 tracks, 5 peaks (none before version 4) and 100 postings
+    /// laid out by `layout`, its sections where the layout puts them.
+    fn header(version: u32, layout: PostingLayout) -> Header {
         let dir_len = ((1u64 << layout.dir_bits) + 1) * 8;
-        let h = Header {
-            params,
+        let list = layout.list_bytes(100).unwrap();
+        let directory = (312 + list).next_multiple_of(8);
+        let peaks = if version >= 4 { 5 } else { 0 };
+        let peak_list = Section {
+            offset: (directory + dir_len).next_multiple_of(8),
+            len: if version >= 4 { 3 * 8 + 5 * 4 } else { 0 },
+        };
+        Header {
+            params: FingerprintParams::default(),
             layout,
             tracks: 2,
             postings: 100,
@@ -705,32 +677,57 @@ mod tests {
             },
             posting_list: Section {
                 offset: 312,
-                len: 800,
+                len: list,
             },
             directory: Section {
-                offset: 1112,
+                offset: directory,
                 len: dir_len,
             },
-            version: VERSION,
-            peak_list: Section {
-                offset: 1112 + dir_len,
-                len: 3 * 8 + 5 * 4,
+            version,
+            peak_list,
+            peaks,
+            crc_peaks: if version >= 4 {
+                0xDEAD_BEEF
+            } else {
+                crc32fast::hash(&[])
             },
-            peaks: 5,
-            crc_peaks: 0xDEAD_BEEF,
-        };
+        }
+    }
+
+    #[test]
+    fn header_round_trips_and_rejects_damage() {
+        let params = FingerprintParams::default();
+        let bits = HashLayout::new(&params).total_bits();
+        let layout = PostingLayout::choose(bits, 100, 2, 100).unwrap();
+        assert!(layout.width() < 64, "{layout:?}");
+        let h = header(VERSION, layout);
         let file_len = h.footer_offset() + FOOTER_LEN as u64;
         let bytes = h.encode();
         let path = Path::new("x");
         assert_eq!(Header::decode(&bytes, file_len, path).unwrap(), h);
-        // The same file as version 3 ends at the directory: it has no peaks section.
-        let mut v3 = h.encode();
-        v3[8] = 3;
-        v3[188..216].fill(0);
-        let crc = crc32fast::hash(&v3[..HEADER_LEN - 8]);
-        v3[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
-        let old = Header::decode(&v3, 1112 + dir_len + FOOTER_LEN as u64, path).unwrap();
-        assert_eq!((old.version, old.peaks, old.peak_list.len), (3, 0, 0));
+        // Versions 3 and 4 kept 64-bit postings: a narrower layout under their number is
+        // damage, and their own layouts still read.
+        for old in [3, 4] {
+            let mut narrow = h.encode();
+            narrow[8] = old;
+            let crc = crc32fast::hash(&narrow[..HEADER_LEN - 8]);
+            narrow[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&crc.to_le_bytes());
+            let err = Header::decode(&narrow, file_len, path).unwrap_err();
+            assert!(
+                err.to_string().contains("impossible posting layout"),
+                "{err}"
+            );
+            let wide = PostingLayout {
+                time_bits: 64 - layout.width() + layout.time_bits,
+                ..layout
+            };
+            let o = header(u32::from(old), wide);
+            let decoded =
+                Header::decode(&o.encode(), o.footer_offset() + FOOTER_LEN as u64, path).unwrap();
+            assert_eq!(decoded, o);
+            // A version 3 file ends at the directory: it has no peaks section.
+            assert_eq!(decoded.peak_list.len == 0, old == 3);
+        }
         assert!(matches!(
             Header::decode(&bytes, file_len - 1, path),
             Err(Error::IndexCorrupt { .. })
@@ -741,7 +738,7 @@ mod tests {
             Header::decode(&bad, file_len, path),
             Err(Error::ChecksumMismatch { .. })
         ));
-        for version in [2, 5] {
+        for version in [2, 6] {
             let mut other = bytes;
             other[8] = version;
             assert!(matches!(

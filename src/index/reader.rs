@@ -414,7 +414,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         self.locate(id).map(|(s, t)| self.record(s, t).frames)
     }
 
-    /// Whether the index stores peaks (format version 4, with at least one track's), so that
+    /// Whether the index stores peaks (format version 4 or later, with at least one track's), so that
     /// candidate matches can be checked against them.
     pub fn has_peaks(&self) -> bool {
         self.segments
@@ -469,7 +469,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         for s in &self.segments {
             let start = self.dir(s, s.header.layout.bucket(hash.0));
             if start < s.header.postings {
-                prefetch_read(&self.posting_words(s)[start as usize * 8]);
+                prefetch_read(&self.posting_words(s)[s.header.layout.byte_of(start)]);
             }
         }
     }
@@ -514,14 +514,8 @@ impl<D: AsRef<[u8]>> Index<D> {
             let (lo, _) = layout.low_range(low(first));
             let (_, hi) = layout.low_range(low(last));
             let postings = self.posting_words(s);
-            let at = |i: u64| {
-                u64::from_le_bytes(
-                    postings[i as usize * 8..i as usize * 8 + 8]
-                        .try_into()
-                        .expect("8 bytes"),
-                )
-            };
-            // Within a bucket the words, whose top bits are the hash's low bits, are sorted.
+            let at = |i: u64| layout.read(postings, i);
+            // Within a bucket the postings, whose top bits are the hash's low bits, are sorted.
             let first_bucket_end = self.dir(s, b0 + 1).clamp(start, end);
             start = seek(start, first_bucket_end, |i| at(i) < lo);
             let last_bucket_start = self.dir(s, b1).clamp(start, end);
@@ -540,12 +534,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         let words = self.posting_words(s);
         (0..layout.buckets()).flat_map(move |b| {
             (self.dir(s, b)..self.dir(s, b + 1).min(s.header.postings)).map(move |i| {
-                let word = u64::from_le_bytes(
-                    words[i as usize * 8..i as usize * 8 + 8]
-                        .try_into()
-                        .expect("8 bytes"),
-                );
-                let (low, track, frame, detail) = layout.unpack(word);
+                let (low, track, frame, detail) = layout.unpack(layout.read(words, i));
                 let hash = ((b as u64) << low_bits) as u32 | low;
                 (
                     Hash(hash),
@@ -707,8 +696,7 @@ impl<D: AsRef<[u8]>> Iterator for Postings<'_, D> {
             let (i, next, end) = self.later.pop()?;
             self.enter(i, next, end);
         }
-        let at = self.next as usize * 8;
-        let word = u64::from_le_bytes(self.words[at..at + 8].try_into().expect("8 bytes"));
+        let word = self.layout.read(self.words, self.next);
         let (_, track, frame, detail) = self.layout.unpack(word);
         self.next += 1;
         self.remaining -= 1;

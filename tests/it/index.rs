@@ -167,7 +167,7 @@ fn an_index_of_an_older_format_is_refused_by_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("index format version 2 is not supported")
-            && err.contains("reads versions 3 to 4"),
+            && err.contains("reads versions 3 to 5"),
         "{err}"
     );
 }
@@ -231,6 +231,47 @@ fn the_committed_version_4_index_opens_verifies_and_matches() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn postings_packed_narrow_answer_as_the_committed_64_bit_ones() {
+    // Format 5 packs each posting in the bits its fields need; format 4 spent 64 on every
+    // one. The same catalogue built today must answer the dump exactly as the fixture does.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("c.earmark");
+    let out = run(&[
+        "index",
+        "--ids",
+        testdata("catalogue-ids.tsv").to_str().unwrap(),
+        testdata("catalogue").to_str().unwrap(),
+        "-o",
+        fresh.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = String::from_utf8(run(&["info", fresh.to_str().unwrap()]).stdout).unwrap();
+    let width: u32 = info
+        .split("frame bits; ")
+        .nth(1)
+        .and_then(|rest| rest.split("-bit postings").next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no posting width in {info}"));
+    assert!(width < 64, "{info}");
+    let fixture = testdata("index-v4.earmark");
+    // Both hold the same 3,328 postings: the fresh list is their bits and its padding.
+    let saved =
+        std::fs::metadata(&fixture).unwrap().len() - std::fs::metadata(&fresh).unwrap().len();
+    assert_eq!(
+        saved,
+        3328 * 8 - (3328 * u64::from(width)).div_ceil(8) - earmark::codec::PACKED_PADDING,
+        "{info}"
+    );
+    let old = dump_matches(fixture.to_str().unwrap());
+    assert!(!old.is_empty());
+    assert_eq!(dump_matches(fresh.to_str().unwrap()), old);
 }
 
 #[test]
