@@ -434,15 +434,7 @@ impl<'b> IndexBuilder<'b> {
                 reason: format!("merged {written} postings, expected {}", self.postings),
             });
         }
-        if w.pos != posting_list.offset + posting_list.len {
-            return Err(Error::Build {
-                reason: format!(
-                    "wrote {} bytes of postings, expected {}",
-                    w.pos - posting_list.offset,
-                    posting_list.len
-                ),
-            });
-        }
+        written_whole(w.pos, posting_list, "postings")?;
         let crc_postings = w.take_crc();
         w.pad8().map_err(io)?;
         let dir_section = Section {
@@ -480,15 +472,7 @@ impl<'b> IndexBuilder<'b> {
             let mut r = File::open(&added).map_err(|e| Error::io(&added, e))?;
             std::io::copy(&mut r, &mut w).map_err(|e| Error::io(&added, e))?;
         }
-        if w.pos != peak_list.offset + peak_list.len {
-            return Err(Error::Build {
-                reason: format!(
-                    "wrote {} bytes of peaks, expected {}",
-                    w.pos - peak_list.offset,
-                    peak_list.len
-                ),
-            });
-        }
+        written_whole(w.pos, peak_list, "peaks")?;
         let crc_peaks = w.take_crc();
         w.pad8().map_err(io)?;
 
@@ -653,6 +637,20 @@ fn remove_leftovers(index: &Path) {
             _ => fs::remove_file(&path),
         };
     }
+}
+
+/// Checks that a section written up to `pos` filled exactly what its header entry says.
+fn written_whole(pos: u64, section: Section, what: &str) -> Result<()> {
+    if pos == section.offset + section.len {
+        return Ok(());
+    }
+    Err(Error::Build {
+        reason: format!(
+            "wrote {} bytes of {what}, expected {}",
+            pos.saturating_sub(section.offset),
+            section.len
+        ),
+    })
 }
 
 /// Tracks the write position and a running CRC of the current section.
