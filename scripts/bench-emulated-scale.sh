@@ -20,7 +20,7 @@
 # lines (synthetic tracks have no peaks).
 #
 # Needs OUT_DIR as scripts/bench-at-scale.sh leaves it (truth-whole.tsv, truth-whole-hard.tsv).
-# Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 8.6 GB at
+# Writes OUT_DIR/emulated-POSTINGS/: the subset's index, the synthetic index (about 7.7 GB at
 # 1e10; delete it when done), and tables (alone-SET.txt against the corpus catalogue alone,
 # eval-SET.txt inside the emulated postings) of the subset's clips and of its whole songs with
 # the clips profile and with the songs profile at each key sample of KEY_SAMPLES (default "8").
