@@ -275,6 +275,55 @@ fn postings_packed_narrow_answer_as_the_committed_64_bit_ones() {
 }
 
 #[test]
+fn a_format_4_index_takes_a_packed_segment_and_compacts_to_format_5() {
+    // Upgrading needs no rebuild: an append to a format-4 index writes a format-5 segment
+    // beside its 64-bit one, and the two answer as their compaction does.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.earmark");
+    let p = path.to_str().unwrap();
+    std::fs::copy(testdata("index-v4.earmark"), &path).unwrap();
+    let extra = dir.path().join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    std::fs::copy(testdata("dump/not-in-catalogue.mp3"), extra.join("new.mp3")).unwrap();
+    for args in [
+        vec!["index", extra.to_str().unwrap(), "-o", p, "--append"],
+        vec!["verify", p],
+    ] {
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
+    assert!(info.contains("segment 0: 31 hash bits"), "{info}");
+    let widths: Vec<&str> = info
+        .lines()
+        .filter(|l| l.starts_with("layout"))
+        .filter_map(|l| l.split("frame bits; ").nth(1))
+        .collect();
+    assert_eq!(widths.len(), 2, "{info}");
+    assert_eq!(widths[0], "64-bit postings", "{info}");
+    assert_ne!(widths[1], "64-bit postings", "{info}");
+    let segmented = dump_matches(p);
+    assert!(
+        segmented.iter().any(|m| m.contains("not-in-catalogue.mp3")),
+        "the appended recording is found: {segmented:?}"
+    );
+    let out = run(&["index", "-o", p, "--compact"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
+    assert!(info.contains("format       version 5"), "{info}");
+    assert!(!info.contains("segments"), "{info}");
+    assert_eq!(dump_matches(p), segmented);
+}
+
+#[test]
 fn the_committed_version_3_index_still_opens_verifies_and_matches() {
     // testdata/index-v3.earmark was written by format version 3, with the first zone peak
     // after C as the fourth peak (today's builds keep the strongest), so queries must rank
