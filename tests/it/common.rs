@@ -12,6 +12,17 @@ pub fn run(args: &[&str]) -> Output {
     earmark().args(args).output().expect("earmark runs")
 }
 
+/// [`run`], failing the test with earmark's stderr unless it succeeds.
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "earmark {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata")

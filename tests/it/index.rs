@@ -48,7 +48,7 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
             .status
             .success()
     );
-    let out = run(&[
+    let out = run_ok(&[
         "index",
         ufoai.to_str().unwrap(),
         wesnoth.to_str().unwrap(),
@@ -56,11 +56,6 @@ fn appending_adds_tracks_without_fingerprinting_the_old_ones_again() {
         p,
         "--append",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("indexed 2 tracks") && stderr.contains("3 already indexed"),
@@ -119,12 +114,7 @@ fn an_appended_segment_scans_as_the_compacted_index_and_survives_an_unfinished_a
         args.extend_from_slice(inputs);
         args.extend_from_slice(&["-o", p]);
         args.extend_from_slice(extra);
-        let out = run(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(&args);
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let ufoai = testdata("catalogue/ufoai");
@@ -239,7 +229,7 @@ fn postings_packed_narrow_answer_as_the_committed_64_bit_ones() {
     // one. The same catalogue built today must answer the dump exactly as the fixture does.
     let dir = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("c.earmark");
-    let out = run(&[
+    run_ok(&[
         "index",
         "--ids",
         testdata("catalogue-ids.tsv").to_str().unwrap(),
@@ -247,11 +237,6 @@ fn postings_packed_narrow_answer_as_the_committed_64_bit_ones() {
         "-o",
         fresh.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let info = String::from_utf8(run(&["info", fresh.to_str().unwrap()]).stdout).unwrap();
     let width: u32 = info
         .split("frame bits; ")
@@ -285,17 +270,8 @@ fn a_format_4_index_takes_a_packed_segment_and_compacts_to_format_5() {
     let extra = dir.path().join("extra");
     std::fs::create_dir(&extra).unwrap();
     std::fs::copy(testdata("dump/not-in-catalogue.mp3"), extra.join("new.mp3")).unwrap();
-    for args in [
-        vec!["index", extra.to_str().unwrap(), "-o", p, "--append"],
-        vec!["verify", p],
-    ] {
-        let out = run(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    run_ok(&["index", extra.to_str().unwrap(), "-o", p, "--append"]);
+    run_ok(&["verify", p]);
     let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
     assert!(info.contains("segment 0: 31 hash bits"), "{info}");
     let widths: Vec<&str> = info
@@ -311,12 +287,7 @@ fn a_format_4_index_takes_a_packed_segment_and_compacts_to_format_5() {
         segmented.iter().any(|m| m.contains("not-in-catalogue.mp3")),
         "the appended recording is found: {segmented:?}"
     );
-    let out = run(&["index", "-o", p, "--compact"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&["index", "-o", p, "--compact"]);
     let info = String::from_utf8(run(&["info", p]).stdout).unwrap();
     assert!(info.contains("format       version 5"), "{info}");
     assert!(!info.contains("segments"), "{info}");
